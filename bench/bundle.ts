@@ -1,0 +1,18 @@
+/** Size of the JavaScript the built app loads before its first screen, gzip-compressed. */
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import type { Figures } from './figures';
+
+export function benchBundle(figures: Figures): void {
+  const dist = new URL('../dist/', import.meta.url);
+  const html = readFileSync(new URL('index.html', dist), 'utf8');
+  const scripts = [...html.matchAll(/<(?:script[^>]*\bsrc|link[^>]*rel="modulepreload"[^>]*\bhref)="\/?([^"]+\.js)"/g)].map((m) => m[1] ?? '');
+  let raw = 0;
+  let gzip = 0;
+  for (const file of new Set(scripts)) {
+    const bytes = readFileSync(new URL(file, dist));
+    raw += bytes.length;
+    gzip += gzipSync(bytes, { level: 9 }).length;
+  }
+  figures.add('app', 'initial_js_gzip_kb', gzip / 1024, 'KiB', '< 60', `${scripts.length} file(s), ${(raw / 1024).toFixed(1)} KiB raw`);
+}

@@ -1,0 +1,26 @@
+/** Shared helpers for the end-to-end tests. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Locator, Page } from '@playwright/test';
+import type { FakeSerialConfig } from './harness/fake-serial';
+
+const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
+const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));
+
+/** Installs the fake navigator.serial (emulated slcan adapter on a virtual bus) before the app loads. */
+export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64'>): Promise<void> {
+  const full: FakeSerialConfig = { ...config, wasmBase64: readFileSync(wasmPath).toString('base64') };
+  await page.addInitScript((c) => {
+    window.__fakeSerialConfig = c;
+  }, full);
+  await page.addInitScript({ path: harnessPath });
+}
+
+/** The number a power tile shows, in watts ("2,000 W", "-1,500 W", "12.3 kW"). */
+export async function shownWatts(tile: Locator): Promise<number> {
+  const text = (await tile.getByTestId('power').textContent()) ?? '';
+  const match = /^(-?[\d,.]+)\s*(k?W)$/.exec(text.trim().replace('\u2212', '-'));
+  if (!match?.[1]) throw new Error(`tile shows no power: "${text}"`);
+  const value = Number(match[1].replace(/,/g, ''));
+  return match[2] === 'kW' ? value * 1000 : value;
+}

@@ -1,0 +1,51 @@
+/**
+ * The demo bus: simulated meters running the firmware core on a bit-timed virtual CAN bus, behind
+ * an emulated slcan adapter whose serial port the app opens with its real driver.
+ */
+import { RealTimePacer, EventScheduler } from './scheduler';
+import { VirtualCanBus } from './virtual-bus';
+import { SimulatedMeter } from './simulated-meter';
+import { type SlcanFlavour, SlcanAdapterEmulator } from './slcan-adapter';
+import type { MeterSpec } from './scenarios';
+
+export interface DemoBusOptions {
+  readonly module: WebAssembly.Module;
+  readonly meters: readonly MeterSpec[];
+  readonly bitrate?: number;
+  /** Simulated seconds per real second. */
+  readonly speed?: number;
+  readonly flavour?: SlcanFlavour;
+}
+
+export class DemoBus {
+  readonly scheduler = new EventScheduler();
+  readonly bus: VirtualCanBus;
+  readonly adapter: SlcanAdapterEmulator;
+  readonly meters: SimulatedMeter[];
+  readonly pacer: RealTimePacer;
+
+  constructor(options: DemoBusOptions) {
+    this.bus = new VirtualCanBus(this.scheduler, { bitrate: options.bitrate ?? 125_000 });
+    this.adapter = new SlcanAdapterEmulator(this.scheduler, this.bus, options.flavour ? { flavour: options.flavour } : {});
+    this.meters = options.meters.map(
+      (spec) => new SimulatedMeter(options.module, this.scheduler, this.bus, { nodeId: spec.nodeId, name: spec.name, load: spec.load }),
+    );
+    this.pacer = new RealTimePacer(this.scheduler, { speed: options.speed ?? 1 });
+  }
+
+  get port() {
+    return this.adapter.port;
+  }
+
+  meter(nodeId: number): SimulatedMeter | undefined {
+    return this.meters.find((m) => m.nodeId === nodeId);
+  }
+
+  start(): void {
+    this.pacer.start();
+  }
+
+  stop(): void {
+    this.pacer.stop();
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The meter firmware's portable core, compiled to WebAssembly (firmware/wasm/meter_wasm.c), seen
+ * from TypeScript. One instance is one meter: its own linear memory, its own static state.
+ */
+import type { CanFrame } from '../can/frame';
+
+interface MeterCoreExports {
+  readonly memory: WebAssembly.Memory;
+  ww_init(nodeId: number): void;
+  ww_samples(): number;
+  ww_sample_capacity(): number;
+  ww_feed(count: number): number;
+  ww_frame(): number;
+  ww_rx(): number;
+  ww_tx(): number;
+  ww_vrms(): number;
+  ww_irms(): number;
+  ww_power(): number;
+  ww_frequency(): number;
+  ww_window_seq(): number;
+  ww_energy_import_wh(): number;
+  ww_energy_export_wh(): number;
+  ww_relay_on(): number;
+}
+
+const REQUIRED_EXPORTS: readonly (keyof MeterCoreExports)[] = [
+  'memory', 'ww_init', 'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
+  'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq', 'ww_energy_import_wh',
+  'ww_energy_export_wh', 'ww_relay_on',
+];
+
+/** Layout of can_frame_t in firmware/core/can_frame.h: u32 id, u8 dlc, u8 flags, u8 data[8], 2 spare. */
+const FRAME_SIZE = 16;
+const FLAG_EXTENDED = 1;
+const FLAG_REMOTE = 2;
+
+export async function compileMeterCore(bytes: BufferSource): Promise<WebAssembly.Module> {
+  const module = await WebAssembly.compile(bytes);
+  const names = new Set(WebAssembly.Module.exports(module).map((e) => e.name));
+  const missing = REQUIRED_EXPORTS.filter((name) => !names.has(name));
+  if (missing.length > 0) throw new Error(`meter core is missing exports: ${missing.join(', ')}`);
+  return module;
+}
+
+export interface MeterMeasurement {
+  readonly seq: number;
+  readonly vrms: number;
+  readonly irms: number;
+  readonly power: number;
+  readonly frequency: number;
+  readonly energyImportWh: number;
+  readonly energyExportWh: number;
+}
+
+export class MeterCore {
+  readonly #exports: MeterCoreExports;
+  readonly capacity: number;
+
+  constructor(module: WebAssembly.Module, nodeId: number) {
+    const instance = new WebAssembly.Instance(module, {});
+    this.#exports = instance.exports as unknown as MeterCoreExports;
+    this.#exports.ww_init(nodeId);
+    this.capacity = this.#exports.ww_sample_capacity();
+  }
+
+  /**
+   * Feeds ADC sample pairs (12-bit codes) as the DMA would; returns the windows completed.
+   * `codes` holds v0, i0, v1, i1, … like the dual-ADC word stream.
+   */
+  feed(codes: Uint16Array): number {
+    let windows = 0;
+    for (let start = 0; start < codes.length; start += 2 * this.capacity) {
+      const chunk = codes.subarray(start, Math.min(codes.length, start + 2 * this.capacity));
+      new Uint16Array(this.#exports.memory.buffer, this.#exports.ww_samples(), chunk.length).set(chunk);
+      windows += this.#exports.ww_feed(chunk.length / 2);
+    }
+    return windows;
+  }
+
+  /** Hands a received frame to the meter; true when the meter used it. */
+  receive(frame: CanFrame): boolean {
+    const bytes = new Uint8Array(this.#exports.memory.buffer, this.#exports.ww_frame(), FRAME_SIZE);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, FRAME_SIZE);
+    bytes.fill(0);
+    view.setUint32(0, frame.id, true);
+    bytes[4] = frame.dlc;
+    bytes[5] = (frame.extended ? FLAG_EXTENDED : 0) | (frame.remote ? FLAG_REMOTE : 0);
+    bytes.set(frame.data, 6);
+    return this.#exports.ww_rx() === 1;
+  }
+
+  /** The next frame the meter wants to send, if any. */
+  transmit(): CanFrame | undefined {
+    if (this.#exports.ww_tx() !== 1) return undefined;
+    const bytes = new Uint8Array(this.#exports.memory.buffer, this.#exports.ww_frame(), FRAME_SIZE);
+    const view = new DataView(bytes.buffer, bytes.byteOffset, FRAME_SIZE);
+    const flags = bytes[5] ?? 0;
+    const remote = (flags & FLAG_REMOTE) !== 0;
+    const dlc = Math.min(8, bytes[4] ?? 0);
+    return {
+      id: view.getUint32(0, true),
+      extended: (flags & FLAG_EXTENDED) !== 0,
+      remote,
+      dlc,
+      data: remote ? new Uint8Array(0) : bytes.slice(6, 6 + dlc),
+    };
+  }
+
+  get relayOn(): boolean {
+    return this.#exports.ww_relay_on() === 1;
+  }
+
+  measurement(): MeterMeasurement {
+    const e = this.#exports;
+    return {
+      seq: e.ww_window_seq(),
+      vrms: e.ww_vrms(),
+      irms: e.ww_irms(),
+      power: e.ww_power(),
+      frequency: e.ww_frequency(),
+      energyImportWh: e.ww_energy_import_wh(),
+      energyExportWh: e.ww_energy_export_wh(),
+    };
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * A smart meter on the virtual bus: the firmware core (WebAssembly) fed by a simulated CVCT front
+ * end and 12-bit ADC sampling a synthetic waveform, answering frames as the board would.
+ */
+import type { CanFrame } from '../can/frame';
+import { MeterCore } from './meter-core';
+import type { EventScheduler } from './scheduler';
+import type { BusNode, VirtualCanBus } from './virtual-bus';
+import { type Draw, EUROPEAN_SUPPLY, instantaneous, type LoadProfile, OFF, type Supply, type Waveform, waveformOf } from './waveforms';
+
+/**
+ * The paper's combined voltage/current transducer (CVCT): ±460√2 V and ±30√2 A map linearly onto
+ * 0..3 V around 1.5 V, read by a 12-bit ADC with a 3.3 V reference.
+ */
+export interface AdcFrontEnd {
+  readonly voltsPerCount: number;
+  readonly ampsPerCount: number;
+  /** Where zero volts and zero amps land, in counts: not exactly the nominal 1861.8. */
+  readonly voltageOffset: number;
+  readonly currentOffset: number;
+  /** Standard deviation of the input noise, in counts. */
+  readonly noiseCounts: number;
+}
+
+const COUNTS_PER_VOLT_AT_ADC = 4096 / 3.3;
+export const CVCT_FRONT_END: AdcFrontEnd = {
+  voltsPerCount: ((460 * Math.SQRT2) / 1.5) / COUNTS_PER_VOLT_AT_ADC,
+  ampsPerCount: ((30 * Math.SQRT2) / 1.5) / COUNTS_PER_VOLT_AT_ADC,
+  voltageOffset: (1.5 * COUNTS_PER_VOLT_AT_ADC) + 3.4,
+  currentOffset: (1.5 * COUNTS_PER_VOLT_AT_ADC) - 2.7,
+  noiseCounts: 0.6,
+};
+
+export interface SimulatedMeterOptions {
+  readonly nodeId: number;
+  readonly name: string;
+  readonly load: LoadProfile;
+  readonly supply?: Supply;
+  readonly frontEnd?: AdcFrontEnd;
+  readonly sampleRate?: number;
+  /** Samples per DMA half-buffer: the core runs once per block. */
+  readonly blockSamples?: number;
+  /** Time from the end of a received frame to the reply being queued (the CAN task's latency). */
+  readonly responseDelayNs?: number;
+  readonly seed?: number;
+}
+
+/** Small deterministic PRNG (mulberry32), so a simulation replays exactly. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class SimulatedMeter {
+  readonly nodeId: number;
+  readonly name: string;
+  readonly core: MeterCore;
+  readonly supply: Supply;
+  readonly frontEnd: AdcFrontEnd;
+  readonly sampleRate: number;
+
+  #load: LoadProfile;
+  #scheduler: EventScheduler;
+  #node: BusNode;
+  #block: Uint16Array;
+  #samplesDone = 0;
+  #random: () => number;
+  #responseDelayNs: number;
+  #stopSampling: () => void;
+
+  constructor(module: WebAssembly.Module, scheduler: EventScheduler, bus: VirtualCanBus, options: SimulatedMeterOptions) {
+    this.nodeId = options.nodeId;
+    this.name = options.name;
+    this.#load = options.load;
+    this.supply = options.supply ?? EUROPEAN_SUPPLY;
+    this.frontEnd = options.frontEnd ?? CVCT_FRONT_END;
+    this.sampleRate = options.sampleRate ?? 6400;
+    this.#responseDelayNs = options.responseDelayNs ?? 150_000;
+    this.#random = prng(options.seed ?? options.nodeId * 7919);
+    this.#scheduler = scheduler;
+    this.core = new MeterCore(module, options.nodeId);
+    const blockSamples = options.blockSamples ?? 64;
+    this.#block = new Uint16Array(2 * blockSamples);
+    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`);
+    this.#node.onReceive = (frame) => this.#receive(frame);
+    const blockNs = (blockSamples * 1e9) / this.sampleRate;
+    // The DMA half-transfer interrupt: a block is processed once it has been fully sampled.
+    this.#stopSampling = scheduler.every(blockNs, () => this.#sampleBlock(), scheduler.now + blockNs);
+  }
+
+  /** What the load draws at simulation time `t` (s), given the meter's relay. */
+  drawAt(t: number): Draw {
+    return this.core.relayOn ? this.#load(t) : OFF;
+  }
+
+  waveformAt(t: number): Waveform {
+    return waveformOf(this.supply, this.drawAt(t));
+  }
+
+  /** Replaces the load's behaviour (a scenario step: the kettle is switched on). */
+  setLoad(load: LoadProfile): void {
+    this.#load = load;
+  }
+
+  #sampleBlock(): void {
+    const fe = this.frontEnd;
+    const count = this.#block.length / 2;
+    const t0 = this.#samplesDone / this.sampleRate;
+    // One waveform per block: loads change far more slowly than 10 ms.
+    const waveform = this.waveformAt(t0);
+    for (let k = 0; k < count; k++) {
+      const t = (this.#samplesDone + k) / this.sampleRate;
+      const { v, i } = instantaneous(waveform, t);
+      this.#block[2 * k] = this.#adc(fe.voltageOffset + v / fe.voltsPerCount);
+      this.#block[2 * k + 1] = this.#adc(fe.currentOffset + i / fe.ampsPerCount);
+    }
+    this.#samplesDone += count;
+    this.core.feed(this.#block);
+  }
+
+  /** A 12-bit conversion: noise, rounding, and clipping at the rails. */
+  #adc(counts: number): number {
+    // Sum of two uniforms: a cheap triangular noise with the wanted standard deviation.
+    const noise = (this.#random() + this.#random() - 1) * this.frontEnd.noiseCounts * Math.sqrt(6);
+    return Math.min(4095, Math.max(0, Math.round(counts + noise)));
+  }
+
+  #receive(frame: CanFrame): void {
+    if (!this.core.receive(frame)) return;
+    this.#scheduler.after(this.#responseDelayNs, () => {
+      for (let reply = this.core.transmit(); reply; reply = this.core.transmit()) this.#node.send(reply);
+    });
+  }
+
+  /** Takes the meter off the bus (power cut). */
+  remove(): void {
+    this.#stopSampling();
+    this.#node.detach();
+  }
+}
