@@ -10,7 +10,6 @@ export default defineConfig({
       // a new version waits until the user accepts the prompt.
       registerType: 'prompt',
       injectRegister: false,
-      includeAssets: ['favicon.svg', 'apple-touch-icon-180x180.png'],
       manifest: {
         name: 'Wattwall energy manager',
         short_name: 'Wattwall',

@@ -1,12 +1,13 @@
 /** `npm run bench`: every benchmark the project has; writes docs/figures.md and docs/figures.json. */
 import { fileURLToPath } from 'node:url';
 import { Figures } from './figures';
-import { benchBus } from './bus';
+import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
 await benchBus(figures);
+await benchAppPoll(figures);
 benchBundle(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

@@ -55,7 +55,7 @@ function install(config: FakeSerialConfig): void {
       bus = new DemoBus({
         module,
         bitrate: config.bitrate,
-        meters: config.meters.map((m) => ({ nodeId: m.nodeId, name: m.name, load: constant(m.draw) })),
+        scenario: { meters: config.meters.map((m) => ({ nodeId: m.nodeId, name: m.name, load: constant(m.draw) })), script: [] },
       });
       const p = bus.port;
       // navigator.serial fires connect/disconnect for granted ports.

@@ -51,11 +51,11 @@ export class BusSession {
         import('../lib/sim/load-core'),
       ]);
       const now = new Date();
-      const meters = demoHouse(now.getHours() + now.getMinutes() / 60);
-      const demo = new DemoBus({ module: await loadMeterCore(), meters, bitrate: this.bitrate });
+      const scenario = demoHouse(now.getHours() + now.getMinutes() / 60);
+      const demo = new DemoBus({ module: await loadMeterCore(), scenario, bitrate: this.bitrate });
       demo.start();
       this.#stopDemo = () => demo.stop();
-      this.#names = new Map(meters.map((m) => [m.nodeId, m.name]));
+      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, m.name]));
       await this.#attach(demo.port, 'demo', 'Demo bus (simulated meters)');
     } catch (error) {
       this.#fail(error);

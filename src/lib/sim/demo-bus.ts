@@ -6,11 +6,11 @@ import { RealTimePacer, EventScheduler } from './scheduler';
 import { VirtualCanBus } from './virtual-bus';
 import { SimulatedMeter } from './simulated-meter';
 import { type SlcanFlavour, SlcanAdapterEmulator } from './slcan-adapter';
-import type { MeterSpec } from './scenarios';
+import type { Scenario } from './scenarios';
 
 export interface DemoBusOptions {
   readonly module: WebAssembly.Module;
-  readonly meters: readonly MeterSpec[];
+  readonly scenario: Scenario;
   readonly bitrate?: number;
   /** Simulated seconds per real second. */
   readonly speed?: number;
@@ -27,9 +27,14 @@ export class DemoBus {
   constructor(options: DemoBusOptions) {
     this.bus = new VirtualCanBus(this.scheduler, { bitrate: options.bitrate ?? 125_000 });
     this.adapter = new SlcanAdapterEmulator(this.scheduler, this.bus, options.flavour ? { flavour: options.flavour } : {});
-    this.meters = options.meters.map(
+    this.meters = options.scenario.meters.map(
       (spec) => new SimulatedMeter(options.module, this.scheduler, this.bus, { nodeId: spec.nodeId, name: spec.name, load: spec.load }),
     );
+    for (const event of options.scenario.script) {
+      const meter = this.meter(event.nodeId);
+      if (!meter) throw new Error(`scenario script names meter ${event.nodeId}, which is not on the bus`);
+      this.scheduler.at(event.atSeconds * 1e9, () => meter.setLoad(event.load));
+    }
     this.pacer = new RealTimePacer(this.scheduler, { speed: options.speed ?? 1 });
   }
 

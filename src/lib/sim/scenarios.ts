@@ -9,9 +9,24 @@ export interface MeterSpec {
   readonly load: LoadProfile;
 }
 
-/** A family home: base load, fridge, washing machine, heat pump, and a PV inverter on the roof. */
-export function demoHouse(startHour: number): MeterSpec[] {
-  return [
+/** A step of a scenario script: at `atSeconds` into the simulation, meter `nodeId`'s load changes. */
+export interface ScenarioEvent {
+  readonly atSeconds: number;
+  readonly nodeId: number;
+  readonly load: LoadProfile;
+}
+
+export interface Scenario {
+  readonly meters: readonly MeterSpec[];
+  readonly script: readonly ScenarioEvent[];
+}
+
+/**
+ * A family home: base load, fridge, washing machine, heat pump, and a PV inverter on the roof;
+ * a minute in, someone bakes for twenty minutes.
+ */
+export function demoHouse(startHour: number): Scenario {
+  const meters: MeterSpec[] = [
     { nodeId: 1, name: 'Living room and office', load: electronics(310) },
     { nodeId: 2, name: 'Fridge', load: cycling(120, 15 * 60, 25 * 60) },
     {
@@ -28,4 +43,9 @@ export function demoHouse(startHour: number): MeterSpec[] {
     { nodeId: 5, name: 'Oven', load: resistive(0) },
     { nodeId: 10, name: 'PV inverter', load: photovoltaic(3200, startHour) },
   ];
+  const script: ScenarioEvent[] = [
+    { atSeconds: 60, nodeId: 5, load: resistive(2400) },
+    { atSeconds: 60 + 20 * 60, nodeId: 5, load: resistive(0) },
+  ];
+  return { meters, script };
 }

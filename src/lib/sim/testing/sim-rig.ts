@@ -28,8 +28,11 @@ export interface SimRig {
   readonly transport: CanTransport;
   /** Virtual milliseconds, for the app's clocks. */
   readonly nowMs: () => number;
-  /** Advances virtual time by `ms`, in small steps, letting the streams run between steps. */
-  run(ms: number): Promise<void>;
+  /**
+   * Advances virtual time by `ms` in steps of `stepMs`, letting the streams run between steps;
+   * the app's clocks read virtual time, so `stepMs` is also their resolution.
+   */
+  run(ms: number, stepMs?: number): Promise<void>;
 }
 
 const macrotask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
@@ -42,10 +45,10 @@ export async function simRig(specs: readonly MeterSpec[], bitrate = 125_000): Pr
   const meters = specs.map((s) => new SimulatedMeter(core, scheduler, bus, { nodeId: s.nodeId, name: s.name, load: s.load }));
   const nowMs = () => scheduler.now / 1e6;
   const transport = await openSlcanTransport(adapter.port, { bitrate, now: nowMs });
-  const run = async (ms: number) => {
+  const run = async (ms: number, stepMs = 2) => {
     const end = scheduler.now + ms * 1e6;
     while (scheduler.now < end) {
-      scheduler.advanceTo(Math.min(end, scheduler.now + 2e6));
+      scheduler.advanceTo(Math.min(end, scheduler.now + stepMs * 1e6));
       await macrotask();
     }
   };
