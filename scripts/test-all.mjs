@@ -60,7 +60,7 @@ run('unit tests (vitest)', 'npx', ['vitest', 'run', '--reporter=default', '--rep
 run('firmware host build and C unit tests', 'make', ['-C', 'firmware', 'host'], {
   count: () => {
     const log = readFileSync(join(root, 'firmware/build/host/test-results.txt'), 'utf8');
-    const m = /(\d+) passed, (\d+) failed/.exec(log);
+    const m = /^(\d+) passed, (\d+) failed/m.exec(log);
     if (!m) throw new Error('no C test summary');
     return { passed: Number(m[1]), failed: Number(m[2]) };
   },

@@ -2,7 +2,8 @@
  * test_main.c - host unit tests of the meter core and of meter-analyze.
  *
  * usage: test_main [path/to/meter-analyze [scratch-dir]]
- * Prints one line per failed check and finally "N passed, M failed".
+ * Prints one line per failed check, one line per test, and finally
+ * "N passed, M failed" counting tests (a test fails when any of its checks does).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,14 +70,27 @@ int main(int argc, char **argv)
 {
     g_analyze_path = argc > 1 ? argv[1] : NULL;
     g_tmp_dir = argc > 2 ? argv[2] : ".";
+    unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t k = 0; k < sizeof tests / sizeof tests[0]; k++) {
         th_test = tests[k].name;
         if (tests[k].needs_tool && g_analyze_path == NULL) {
             printf("SKIP %s: no meter-analyze path given\n", th_test);
+            skipped++;
             continue;
         }
+        unsigned failed_before = th_failed, passed_before = th_passed;
         tests[k].fn();
+        int ok = th_failed == failed_before;
+        printf("%s %s (%u checks)\n", ok ? "ok  " : "FAIL", th_test, th_passed - passed_before + th_failed - failed_before);
+        if (ok)
+            passed++;
+        else
+            failed++;
     }
-    printf("%u passed, %u failed\n", th_passed, th_failed);
-    return th_failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    printf("%u checks: %u passed, %u failed\n", th_passed + th_failed, th_passed, th_failed);
+    if (skipped > 0)
+        printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
+    else
+        printf("%u passed, %u failed\n", passed, failed);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
