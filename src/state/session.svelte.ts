@@ -3,6 +3,7 @@
  * Thin: connecting, polling and decoding live in src/lib.
  */
 import { SvelteMap } from 'svelte/reactivity';
+import { errorMessage } from '../lib/errors';
 import { Aggregator, type MeterReading } from '../lib/aggregator/aggregator';
 import type { LinkStatus } from '../lib/can/transport';
 import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
@@ -123,7 +124,7 @@ export class BusSession {
   }
 
   #fail(error: unknown): void {
-    this.error = error instanceof Error ? error.message : String(error);
+    this.error = errorMessage(error);
     this.link = 'disconnected';
   }
 }

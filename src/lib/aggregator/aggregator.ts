@@ -7,6 +7,7 @@
  */
 import type { CanTransport, LinkStatus, TransportEvent } from '../can/transport';
 import type { CanFrame } from '../can/frame';
+import { errorMessage } from '../errors';
 import { activePowerRequest, decodePowerReply, MAX_NODE_ID } from '../meter/protocol';
 
 export interface MeterReading {
@@ -146,22 +147,16 @@ export class Aggregator {
     const writer = this.#writer;
     if (!writer) return;
     writer.write(frame).catch((error: unknown) => {
-      if (!this.#stopped) this.#emit((l) => l.warning?.(`request not sent: ${error instanceof Error ? error.message : String(error)}`));
+      if (!this.#stopped) this.#emit((l) => l.warning?.(`request not sent: ${errorMessage(error)}`));
     });
   }
 
   async #consume(): Promise<void> {
-    const reader = this.#transport.fromBus.getReader();
     try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        this.#handle(value);
-      }
+      for await (const event of this.#transport.fromBus) this.#handle(event);
     } catch (error) {
-      this.#emit((l) => l.warning?.(`link read failed: ${error instanceof Error ? error.message : String(error)}`));
+      this.#emit((l) => l.warning?.(`link read failed: ${errorMessage(error)}`));
     } finally {
-      reader.releaseLock();
       this.#timers.clearInterval(this.#timer);
     }
   }

@@ -13,18 +13,7 @@ import {
   type Bit,
 } from './bit-timing';
 import { dataFrame, remoteFrame, type CanFrame } from './frame';
-
-/** Mulberry32: a small seeded PRNG so property loops are reproducible. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from '../sim/random';
 
 function randomFrame(random: () => number): CanFrame {
   const extended = random() < 0.5;
@@ -82,7 +71,7 @@ describe('crc15', () => {
   });
 
   it('agrees with polynomial long division', () => {
-    const random = prng(1);
+    const random = seededRandom(1);
     for (let i = 0; i < 200; i++) {
       const bits = Array.from({ length: 1 + Math.floor(random() * 120) }, () => (random() < 0.5 ? 0 : 1) as Bit);
       expect(crc15(bits)).toBe(crc15ByPolynomialDivision(bits));
@@ -138,7 +127,7 @@ describe('frameBitStream', () => {
   });
 
   it('has the unstuffed length of the nominal formula minus the 13 fixed tail bits', () => {
-    const random = prng(2);
+    const random = seededRandom(2);
     for (let i = 0; i < 300; i++) {
       const frame = randomFrame(random);
       expect(frameBitStream(frame)).toHaveLength(nominalFrameBits(frame) - 13);
@@ -161,7 +150,7 @@ describe('stuffBitCount', () => {
   });
 
   it('counts what an explicit stuffer inserts, and the result never has six equal bits in a row', () => {
-    const random = prng(3);
+    const random = seededRandom(3);
     for (let i = 0; i < 300; i++) {
       const bits = frameBitStream(randomFrame(random));
       const stuffed = stuff(bits);
@@ -190,7 +179,7 @@ describe('frameOnWireBits', () => {
   });
 
   it('total = stuffed + 13 and stuffed = unstuffed + stuff bits', () => {
-    const random = prng(4);
+    const random = seededRandom(4);
     for (let i = 0; i < 300; i++) {
       const frame = randomFrame(random);
       const bits = frameBitStream(frame);
@@ -202,7 +191,7 @@ describe('frameOnWireBits', () => {
   });
 
   it('property: nominal ≤ total ≤ worst case for random standard/extended, data/remote frames', () => {
-    const random = prng(5);
+    const random = seededRandom(5);
     let sawStuffing = false;
     for (let i = 0; i < 5000; i++) {
       const frame = randomFrame(random);
@@ -293,7 +282,7 @@ describe('arbitration', () => {
   });
 
   it('agrees with a bit-by-bit comparison of the arbitration fields', () => {
-    const random = prng(6);
+    const random = seededRandom(6);
     const bitwise = (a: CanFrame, b: CanFrame): number => {
       const x = arbitrationBits(a);
       const y = arbitrationBits(b);

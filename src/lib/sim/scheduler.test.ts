@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EventScheduler, RealTimePacer } from './scheduler';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from './random';
 
 describe('EventScheduler', () => {
   it('runs due events in time order and moves now to the target', () => {
@@ -98,7 +88,7 @@ describe('EventScheduler', () => {
   });
 
   it('property: with random times and cancellations the heap runs exactly a stable sort of the survivors', () => {
-    const random = prng(7);
+    const random = seededRandom(7);
     const scheduler = new EventScheduler();
     const ran: number[] = [];
     const expected: { time: number; index: number }[] = [];

@@ -7,6 +7,7 @@ import { MeterCore } from './meter-core';
 import type { EventScheduler } from './scheduler';
 import type { BusNode, VirtualCanBus } from './virtual-bus';
 import { type Draw, EUROPEAN_SUPPLY, instantaneous, type LoadProfile, OFF, type Supply, type Waveform, waveformOf } from './waveforms';
+import { seededRandom } from './random';
 
 /**
  * The paper's combined voltage/current transducer (CVCT): ±460√2 V and ±30√2 A map linearly onto
@@ -45,18 +46,6 @@ export interface SimulatedMeterOptions {
   readonly seed?: number;
 }
 
-/** Small deterministic PRNG (mulberry32), so a simulation replays exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export class SimulatedMeter {
   readonly nodeId: number;
   readonly name: string;
@@ -82,7 +71,7 @@ export class SimulatedMeter {
     this.frontEnd = options.frontEnd ?? CVCT_FRONT_END;
     this.sampleRate = options.sampleRate ?? 6400;
     this.#responseDelayNs = options.responseDelayNs ?? 150_000;
-    this.#random = prng(options.seed ?? options.nodeId * 7919);
+    this.#random = seededRandom(options.seed ?? options.nodeId * 7919);
     this.#scheduler = scheduler;
     this.core = new MeterCore(module, options.nodeId);
     const blockSamples = options.blockSamples ?? 64;

@@ -3,17 +3,7 @@ import { compareArbitration, frameDurationNs, frameOnWireBits } from '../can/bit
 import { dataFrame, formatFrame, remoteFrame, type CanFrame } from '../can/frame';
 import { EventScheduler } from './scheduler';
 import { VirtualCanBus, type BusNode } from './virtual-bus';
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { seededRandom } from './random';
 
 interface Received {
   readonly frame: CanFrame;
@@ -295,7 +285,7 @@ describe('VirtualCanBus', () => {
 
   it('stress: 1000 random frames from 5 nodes, each delivered once, in arbitration order, never overlapping', () => {
     const bitrate = 500_000;
-    const random = prng(11);
+    const random = seededRandom(11);
     const scheduler = new EventScheduler();
     const bus = new VirtualCanBus(scheduler, { bitrate });
     interface Sent {

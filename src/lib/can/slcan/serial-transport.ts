@@ -3,6 +3,7 @@
  * emulated adapter, a CDC-ACM driver over WebUSB). The codec does the byte work; this file only
  * opens, configures, pumps and closes.
  */
+import { errorMessage } from '../../errors';
 import type { CanFrame } from '../frame';
 import type { CanTransport, DisconnectReason, TransportEvent } from '../transport';
 import { bitrateCommand, type SlcanMessage, slcanDecoderStream, slcanEncoderStream } from './codec';
@@ -54,7 +55,7 @@ async function openWithRetry(port: SerialPortLike): Promise<void> {
         throw new AdapterOpenError(
           name === 'NetworkError'
             ? 'The adapter could not be opened. Is another program or tab using it?'
-            : `The adapter could not be opened (${error instanceof Error ? error.message : String(error)}).`,
+            : `The adapter could not be opened (${errorMessage(error)}).`,
           { cause: error },
         );
       }
@@ -117,7 +118,7 @@ class SlcanSerialTransport implements CanTransport {
       // Close first in case the adapter was left open; replies are optional (stock CANable sends none).
       await writeCommands(this.#port, `C\r${bitrate}${this.#options.listenOnly ? 'L' : 'O'}\r`);
     } catch (error) {
-      this.#finish('device-lost', error instanceof Error ? error.message : String(error));
+      this.#finish('device-lost', errorMessage(error));
       throw error instanceof AdapterOpenError ? error : new AdapterOpenError('The adapter did not accept its configuration.', { cause: error });
     }
     this.#state = 'open';
@@ -146,7 +147,7 @@ class SlcanSerialTransport implements CanTransport {
           this.#handle(value);
         }
       } catch (error) {
-        if (this.#state === 'open') this.#emit({ type: 'warning', message: `read error: ${describe(error)}` });
+        if (this.#state === 'open') this.#emit({ type: 'warning', message: `read error: ${errorMessage(error)}` });
       } finally {
         reader.releaseLock();
       }
@@ -177,7 +178,7 @@ class SlcanSerialTransport implements CanTransport {
     this.#state = 'closing';
     this.#abort.abort();
     void this.#port.close().catch(() => undefined);
-    this.#finish(reason, describe(error));
+    this.#finish(reason, errorMessage(error));
   }
 
   async close(): Promise<void> {
@@ -213,8 +214,4 @@ class SlcanSerialTransport implements CanTransport {
       // The consumer cancelled the stream; nothing left to tell.
     }
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
