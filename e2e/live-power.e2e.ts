@@ -47,4 +47,17 @@ test('live power of two meters arrives through the Web Serial slcan driver', asy
   const second = Number(await tile.getAttribute('data-updated'));
   expect(second - first).toBeGreaterThan(500);
   expect(second - first).toBeLessThan(2500);
+
+  // Pulling the adapter shows at once, and the last readings stop passing for live ones.
+  await page.evaluate(() => window.__fakeSerial?.unplug());
+  await expect(page.getByRole('status')).toHaveText(/^Disconnected \(.+\)$/);
+  await expect(tile.getByText('No answer')).toBeVisible();
+});
+
+test('an adapter granted on an earlier visit reopens without a click', async ({ page }) => {
+  await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
+  await page.goto('/');
+  await expect(page.getByRole('status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.locator('article[data-node]')).toHaveCount(2);
+  expect(await page.evaluate(() => window.__fakeSerial?.requests)).toBe(0);
 });

@@ -7,7 +7,7 @@ import { errorMessage } from '../lib/errors';
 import { Aggregator, type MeterReading } from '../lib/aggregator/aggregator';
 import type { LinkStatus } from '../lib/can/transport';
 import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
-import { pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
+import { grantedSlcanPorts, pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
 
 export type SourceKind = 'demo' | 'serial';
 
@@ -39,6 +39,21 @@ export class BusSession {
 
   get sortedMeters(): MeterTileState[] {
     return [...this.meters.values()].sort((a, b) => a.node - b.node);
+  }
+
+  /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
+  async start(): Promise<void> {
+    const serial = webSerial();
+    const [port] = serial ? await grantedSlcanPorts(serial).catch(() => []) : [];
+    if (port) {
+      try {
+        await this.#attach(port, 'serial', 'USB adapter (slcan)');
+        return;
+      } catch (error) {
+        this.#fail(error);
+      }
+    }
+    await this.connectDemo();
   }
 
   /** The simulated household: the app's default when no adapter is connected. */
@@ -101,6 +116,8 @@ export class BusSession {
       link: (status, detail) => {
         this.link = status;
         this.linkDetail = detail;
+        // With the link gone, the last readings are history, not live power.
+        if (status === 'disconnected') for (const [node, tile] of this.meters) this.meters.set(node, { ...tile, silent: true });
       },
       reading: (reading) => this.#update(reading),
       presence: ({ node, silent }) => {
