@@ -3,11 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { Figures } from './figures';
 import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
+import { benchFirmware } from './firmware';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
 await benchBus(figures);
 await benchAppPoll(figures);
 benchBundle(figures);
+benchFirmware(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');
