@@ -1,83 +1,81 @@
 /**
- * One poll on the virtual bus (a remote frame to a simulated meter, its data-frame reply) timed in
- * virtual time, against the frames' exact on-wire duration.
+ * Bus figures: one poll on the virtual bus against the frames' exact on-wire time; the poll cycle
+ * of 32 meters against the protocol's bus-time bound; request-to-record latency through the app.
  */
-import { readFileSync } from 'node:fs';
+import { frameOnWireBits, worstCaseFrameBits } from '../src/lib/can/bit-timing';
 import type { CanFrame } from '../src/lib/can/frame';
-import { frameDurationNs, frameOnWireBits, worstCaseFrameBits } from '../src/lib/can/bit-timing';
-import { activePowerRequest } from '../src/lib/meter/protocol';
-import { compileMeterCore } from '../src/lib/sim/meter-core';
+import { FunctionCode } from '../src/lib/meter/ids';
+import { requestFrame } from '../src/lib/meter/link';
 import { EventScheduler } from '../src/lib/sim/scheduler';
 import { SimulatedMeter } from '../src/lib/sim/simulated-meter';
+import { meterCoreModule, TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 import { VirtualCanBus } from '../src/lib/sim/virtual-bus';
 import { resistive } from '../src/lib/sim/waveforms';
 import type { Figures } from './figures';
 
+const RESPONSE_DELAY_NS = 150_000;
+
+/** Polls `meters` meters once, all requests at once, in virtual time; returns the cycle and its frames. */
+async function pollCycle(meters: number, bitrate: number) {
+  const module = await meterCoreModule();
+  const scheduler = new EventScheduler();
+  const bus = new VirtualCanBus(scheduler, { bitrate });
+  for (let node = 1; node <= meters; node++) {
+    new SimulatedMeter(module, scheduler, bus, { nodeId: node, name: `m${node}`, load: resistive(100 * node), siteKey: TEST_SITE_KEY, responseDelayNs: RESPONSE_DELAY_NS });
+  }
+  const host = bus.attach('aggregator');
+  scheduler.advanceTo(500e6); // the meters have measured a window
+  const frames: CanFrame[] = [];
+  let lastAt = 0;
+  host.onReceive = (frame, endNs) => {
+    frames.push(frame);
+    lastAt = endNs;
+  };
+  const requests = Array.from({ length: meters }, (_, i) => requestFrame(FunctionCode.SNAPSHOT, i + 1));
+  const sentAt = scheduler.now;
+  for (const r of requests) host.send(r);
+  scheduler.advanceBy(2e9);
+  const all = [...requests, ...frames];
+  const onWireNs = (bits: number) => (bits * 1e9) / bitrate;
+  return {
+    cycleNs: lastAt - sentAt,
+    records: frames.length / 6,
+    exactNs: onWireNs(all.reduce((sum, f) => sum + frameOnWireBits(f).total, 0)),
+    worstNs: onWireNs(all.reduce((sum, f) => sum + worstCaseFrameBits(f), 0)),
+  };
+}
+
 export async function benchBus(figures: Figures): Promise<void> {
-  const module = await compileMeterCore(readFileSync(new URL('../firmware/build/wasm/meter.wasm', import.meta.url)));
-  for (const bitrate of [125_000, 1_000_000]) {
-    const scheduler = new EventScheduler();
-    const bus = new VirtualCanBus(scheduler, { bitrate });
-    const responseDelayNs = 150_000;
-    const meter = new SimulatedMeter(module, scheduler, bus, { nodeId: 1, name: 'bench', load: resistive(1000), responseDelayNs });
-    const host = bus.attach('aggregator');
-    scheduler.advanceTo(500e6); // a few windows, so the meter has a value to report
-    let replyAt: number | undefined;
-    let reply: CanFrame | undefined;
-    host.onReceive = (frame, endNs) => {
-      replyAt ??= endNs;
-      reply ??= frame;
-    };
-    const request = activePowerRequest(meter.nodeId);
-    const sentAt = scheduler.now;
-    host.send(request);
-    scheduler.advanceBy(50e6);
-    if (replyAt === undefined || !reply) throw new Error('the simulated meter did not answer');
-    const replyBits = frameOnWireBits(reply).total;
-    const measuredUs = (replyAt - sentAt) / 1000;
-    const requestNs = frameDurationNs(request, bitrate);
-    // Lower bound: the request on the wire (EOF, not the intermission: the meter reacts at EOF),
-    // the meter's reaction time, then the reply on the wire up to its EOF.
-    const boundUs = (requestNs - (3 * 1e9) / bitrate + responseDelayNs + ((replyBits - 3) * 1e9) / bitrate) / 1000;
+  const one = await pollCycle(1, 125_000);
+  figures.add('bus', 'poll_one_meter_125k_ms', one.cycleNs / 1e6, 'ms', '< 25 (paper: 25 and 60)', 'remote frame → meter → six-frame SNAPSHOT, virtual time, meter reaction 150 µs');
+  for (const bitrate of [125_000, 500_000]) {
     const kbit = bitrate / 1000;
-    figures.add('bus', `poll_virtual_bus_${kbit}k_us`, measuredUs, 'µs', '= on-wire bound', 'remote frame → meter → data frame, virtual time');
-    figures.add('bus', `poll_onwire_bound_${kbit}k_us`, boundUs, 'µs', '', `request ${frameOnWireBits(request).total} bits, reply ${replyBits} bits, meter reaction 150 µs`);
-    figures.add('bus', `poll_ratio_${kbit}k`, measuredUs / boundUs, 'ratio', '1.000');
-    figures.add('bus', `poll_worst_case_stuffing_${kbit}k_us`, ((worstCaseFrameBits(request) + worstCaseFrameBits(reply)) * 1e9) / bitrate / 1000 + responseDelayNs / 1000, 'µs', '', 'same poll with worst-case stuffing, both frames');
-    meter.remove();
+    const cycle = await pollCycle(32, bitrate);
+    if (cycle.records !== 32) throw new Error(`only ${cycle.records} of 32 meters answered`);
+    figures.add('bus', `poll_cycle_32_meters_${kbit}k_ms`, cycle.cycleNs / 1e6, 'ms', '≤ 1000', 'all 32 SNAPSHOT requests pipelined');
+    figures.add('bus', `poll_cycle_32_bound_${kbit}k_ms`, cycle.exactNs / 1e6, 'ms', '', 'sum of the exact on-wire times of the cycle\'s frames (stuff bits counted)');
+    figures.add('bus', `poll_cycle_32_worst_stuffing_${kbit}k_ms`, cycle.worstNs / 1e6, 'ms', '', 'same frames with worst-case stuffing (docs/protocol.md §6)');
+    figures.add('bus', `poll_cycle_32_ratio_${kbit}k`, cycle.cycleNs / cycle.exactNs, 'ratio', '→ 1', 'cycle / exact bus time; the excess is the last meter\'s reaction time');
   }
 }
 
 /**
  * The same poll through the whole app path in virtual time: aggregator → slcan driver → emulated
- * adapter (1 ms USB frames) → bus → meter → back. The paper measured 25 ms and 60 ms for its two
- * meters (section 7.4).
+ * adapter (1 ms USB frames) → bus → meter → back, verified. The paper measured 25 ms and 60 ms
+ * for its two meters (section 7.4).
  */
 export async function benchAppPoll(figures: Figures): Promise<void> {
-  const { simRig } = await import('../src/lib/sim/testing/sim-rig');
-  const { Aggregator } = await import('../src/lib/aggregator/aggregator');
-  const rig = await simRig([
-    { nodeId: 1, name: 'a', load: resistive(1000) },
-    { nodeId: 2, name: 'b', load: resistive(500) },
-  ]);
-  let tick: () => void = () => undefined;
-  const aggregator = new Aggregator(rig.transport, {
-    now: rig.nowMs,
-    timers: { setInterval: (fn) => ((tick = fn), 1), clearInterval: () => undefined },
-  });
-  const latencies: number[] = [];
-  aggregator.subscribe({ reading: (r) => latencies.push(r.latencyMs) });
-  await rig.run(400);
-  aggregator.start();
-  await rig.run(100);
-  latencies.length = 0;
+  const { rigWithAggregator } = await import('../src/lib/aggregator/testing');
+  const t = await rigWithAggregator({ 1: 1000, 2: 500 });
+  await t.discover();
+  t.readings.length = 0;
   for (let i = 0; i < 20; i++) {
-    tick();
-    await rig.run(20, 0.05);
-    await rig.run(80);
+    t.timers.tick();
+    await t.rig.run(20, 0.05);
+    await t.rig.run(80);
   }
-  await aggregator.stop();
-  latencies.sort((a, b) => a - b);
-  figures.add('bus', 'poll_app_latency_median_ms', latencies[Math.floor(latencies.length / 2)] ?? NaN, 'ms', '< 25 (paper: 25 and 60)', 'two meters, 125 kbit/s, via slcan adapter emulator (1 ms USB frames), virtual time, 50 µs resolution');
-  figures.add('bus', 'poll_app_latency_max_ms', latencies.at(-1) ?? NaN, 'ms', '< 25', `${latencies.length} replies`);
+  await t.aggregator.stop();
+  const latencies = t.readings.map((r) => r.latencyMs ?? NaN).sort((a, b) => a - b);
+  figures.add('bus', 'poll_app_latency_median_ms', latencies[Math.floor(latencies.length / 2)] ?? NaN, 'ms', '< 25 (paper: 25 and 60)', 'two meters, 125 kbit/s, slcan emulator with 1 ms USB frames, verified record, virtual time');
+  figures.add('bus', 'poll_app_latency_max_ms', latencies.at(-1) ?? NaN, 'ms', '< 25', `${latencies.length} records`);
 }

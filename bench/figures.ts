@@ -1,5 +1,5 @@
 /** Collects benchmark figures and writes docs/figures.json and docs/figures.md. */
-import { writeFileSync, readFileSync, existsSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { cpus, platform, release, totalmem } from 'node:os';
 
 export interface Figure {
@@ -28,12 +28,9 @@ export class Figures {
     return `${cpu} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}`;
   }
 
-  /** Merges into the existing files, so a partial bench run keeps the other figures. */
+  /** Every figure comes from this run: nothing stale survives in the files. */
   write(jsonPath: string, markdownPath: string): void {
-    const previous: Record<string, Figure & { group?: string; note?: string }> = existsSync(jsonPath)
-      ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as Record<string, Figure>)
-      : {};
-    const merged: Record<string, Figure & { group?: string; note?: string }> = { ...previous };
+    const merged: Record<string, Figure & { group?: string; note?: string }> = {};
     for (const row of this.rows) merged[row.name] = { value: row.value, unit: row.unit, goal: row.goal, group: row.group, note: row.note };
     writeFileSync(jsonPath, JSON.stringify(merged, null, 2) + '\n');
 

@@ -4,14 +4,19 @@ import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
 import type { FakeSerialConfig } from './harness/fake-serial';
 
+/** The e2e site's key (any 32 bytes; not the demo key, so the demo and the adapter never mix). */
+export const TEST_SITE_KEY_HEX = '5e'.repeat(32);
+
 const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
 const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));
 
 /** Installs the fake navigator.serial (emulated slcan adapter on a virtual bus) before the app loads. */
-export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64'>): Promise<void> {
-  const full: FakeSerialConfig = { ...config, wasmBase64: readFileSync(wasmPath).toString('base64') };
+export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64' | 'siteKeyHex'>): Promise<void> {
+  const full: FakeSerialConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
   await page.addInitScript((c) => {
     window.__fakeSerialConfig = c;
+    // The installation's site key, as the meters on this bus were provisioned with it.
+    localStorage.setItem('wattwall.site-key', c.siteKeyHex);
   }, full);
   await page.addInitScript({ path: harnessPath });
 }

@@ -9,12 +9,15 @@
 import { DemoBus } from '../../src/lib/sim/demo-bus';
 import { compileMeterCore } from '../../src/lib/sim/meter-core';
 import { constant, type Draw } from '../../src/lib/sim/waveforms';
+import { fromHex } from '../../src/lib/meter/keys';
 import type { EmulatedSerialPort } from '../../src/lib/sim/emulated-serial-port';
 
 export interface FakeSerialConfig {
   /** The meter core, base64: the test reads firmware/build/wasm/meter.wasm. */
   readonly wasmBase64: string;
   readonly bitrate: number;
+  /** Hex site key the meters were provisioned with; the test gives the app the same one. */
+  readonly siteKeyHex: string;
   readonly meters: readonly { readonly nodeId: number; readonly name: string; readonly draw: Draw }[];
   /** getPorts() already lists the port, as after an earlier visit. */
   readonly granted?: boolean;
@@ -56,6 +59,7 @@ function install(config: FakeSerialConfig): void {
         module,
         bitrate: config.bitrate,
         scenario: { meters: config.meters.map((m) => ({ nodeId: m.nodeId, name: m.name, load: constant(m.draw) })), script: [] },
+        siteKey: fromHex(config.siteKeyHex),
       });
       const p = bus.port;
       // navigator.serial fires connect/disconnect for granted ports.

@@ -1,13 +1,15 @@
 /**
- * What the screens know about the bus: link state and the latest reading of every meter.
- * Thin: connecting, polling and decoding live in src/lib.
+ * What the screens know about the bus: link state and the latest verified reading of every meter.
+ * Thin: connecting, polling, verifying and decoding live in src/lib.
  */
 import { SvelteMap } from 'svelte/reactivity';
-import { errorMessage } from '../lib/errors';
-import { Aggregator, type MeterReading } from '../lib/aggregator/aggregator';
+import { Aggregator, type SnapshotReading } from '../lib/aggregator/aggregator';
+import { loadOrCreateSiteKey, persistentSite } from '../lib/aggregator/site';
 import type { LinkStatus } from '../lib/can/transport';
 import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
 import { grantedSlcanPorts, pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
+import { errorMessage } from '../lib/errors';
+import { DEMO_SITE_KEY } from '../lib/meter/keys';
 
 export type SourceKind = 'demo' | 'serial';
 
@@ -15,9 +17,13 @@ export interface MeterTileState {
   readonly node: number;
   readonly name: string;
   readonly watts: number;
+  readonly volts: number;
+  readonly relayOn: boolean;
   readonly at: number;
-  readonly latencyMs: number;
+  readonly latencyMs: number | undefined;
   readonly silent: boolean;
+  /** Records from this meter that failed verification. */
+  readonly rejected: number;
 }
 
 export class BusSession {
@@ -47,7 +53,7 @@ export class BusSession {
     const [port] = serial ? await grantedSlcanPorts(serial).catch(() => []) : [];
     if (port) {
       try {
-        await this.#attach(port, 'serial', 'USB adapter (slcan)');
+        await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
         return;
       } catch (error) {
         this.#fail(error);
@@ -61,18 +67,26 @@ export class BusSession {
     await this.disconnect();
     this.error = undefined;
     try {
-      const [{ DemoBus }, { demoHouse }, { loadMeterCore }] = await Promise.all([
+      const [{ DemoBus }, { demoHouse }, { loadMeterCore }, { keyValueNvStore }] = await Promise.all([
         import('../lib/sim/demo-bus'),
         import('../lib/sim/scenarios'),
         import('../lib/sim/load-core'),
+        import('../lib/sim/simulated-meter'),
       ]);
       const now = new Date();
       const scenario = demoHouse(now.getHours() + now.getMinutes() / 60);
-      const demo = new DemoBus({ module: await loadMeterCore(), scenario, bitrate: this.bitrate });
+      const demo = new DemoBus({
+        module: await loadMeterCore(),
+        scenario,
+        bitrate: this.bitrate,
+        siteKey: DEMO_SITE_KEY,
+        // The demo meters keep their flash across reloads, as real ones do across power cuts.
+        nvStore: keyValueNvStore(localStorage, 'wattwall.demo.meter-nv'),
+      });
       demo.start();
       this.#stopDemo = () => demo.stop();
       this.#names = new Map(scenario.meters.map((m) => [m.nodeId, m.name]));
-      await this.#attach(demo.port, 'demo', 'Demo bus (simulated meters)');
+      await this.#attach(demo.port, 'demo', 'Demo bus (simulated meters)', DEMO_SITE_KEY);
     } catch (error) {
       this.#fail(error);
     }
@@ -91,7 +105,7 @@ export class BusSession {
       if (!port) return;
       await this.disconnect();
       this.#names = new Map();
-      await this.#attach(port, 'serial', 'USB adapter (slcan)');
+      await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
     } catch (error) {
       this.#fail(error);
     }
@@ -107,11 +121,12 @@ export class BusSession {
     this.source = undefined;
   }
 
-  async #attach(port: SerialPortLike, source: SourceKind, label: string): Promise<void> {
+  async #attach(port: SerialPortLike, source: SourceKind, label: string, siteKey: Uint8Array): Promise<void> {
     this.source = source;
     this.adapterLabel = label;
+    const site = await persistentSite(siteKey, localStorage);
     const transport = await openSlcanTransport(port, { bitrate: this.bitrate, label });
-    const aggregator = new Aggregator(transport);
+    const aggregator = new Aggregator(transport, site);
     aggregator.subscribe({
       link: (status, detail) => {
         this.link = status;
@@ -119,24 +134,33 @@ export class BusSession {
         // With the link gone, the last readings are history, not live power.
         if (status === 'disconnected') for (const [node, tile] of this.meters) this.meters.set(node, { ...tile, silent: true });
       },
-      reading: (reading) => this.#update(reading),
+      snapshot: (reading) => this.#update(reading),
       presence: ({ node, silent }) => {
         const tile = this.meters.get(node);
         if (tile && tile.silent !== silent) this.meters.set(node, { ...tile, silent });
+      },
+      rejected: ({ node, counts }) => {
+        const tile = this.meters.get(node);
+        const rejected = counts['bad-mac'] + counts.stale + counts.malformed + counts['unknown-uid'];
+        if (tile) this.meters.set(node, { ...tile, rejected });
       },
     });
     this.#aggregator = aggregator;
     aggregator.start();
   }
 
-  #update(reading: MeterReading): void {
+  #update(reading: SnapshotReading): void {
+    const previous = this.meters.get(reading.node);
     this.meters.set(reading.node, {
       node: reading.node,
       name: this.#names.get(reading.node) ?? `Meter ${reading.node}`,
-      watts: reading.watts,
+      watts: reading.record.watts,
+      volts: reading.record.volts,
+      relayOn: reading.record.relayOn,
       at: reading.at,
       latencyMs: reading.latencyMs,
       silent: false,
+      rejected: previous?.rejected ?? 0,
     });
   }
 

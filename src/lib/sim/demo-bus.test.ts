@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DemoBus } from './demo-bus';
 import { demoHouse } from './scenarios';
-import { meterCoreModule } from './testing/sim-rig';
+import { meterCoreModule, TEST_SITE_KEY } from './testing/sim-rig';
 import { resistive } from './waveforms';
 
 describe('DemoBus', () => {
@@ -13,7 +13,7 @@ describe('DemoBus', () => {
         { atSeconds: 2, nodeId: 5, load: resistive(0) },
       ],
     };
-    const demo = new DemoBus({ module: await meterCoreModule(), scenario });
+    const demo = new DemoBus({ module: await meterCoreModule(), scenario, siteKey: TEST_SITE_KEY });
     const oven = demo.meter(5);
     if (!oven) throw new Error('no oven');
     demo.scheduler.advanceTo(0.9e9);
@@ -25,7 +25,7 @@ describe('DemoBus', () => {
   });
 
   it('simulates the demo household: the roof exports at noon, the rest draws', async () => {
-    const demo = new DemoBus({ module: await meterCoreModule(), scenario: demoHouse(12) });
+    const demo = new DemoBus({ module: await meterCoreModule(), scenario: demoHouse(12), siteKey: TEST_SITE_KEY });
     demo.scheduler.advanceTo(1e9);
     for (const meter of demo.meters) {
       const power = meter.core.measurement().power;
@@ -38,6 +38,6 @@ describe('DemoBus', () => {
   it('refuses a script that names a meter not on the bus', async () => {
     const module = await meterCoreModule();
     const scenario = { meters: [{ nodeId: 1, name: 'a', load: resistive(1) }], script: [{ atSeconds: 1, nodeId: 2, load: resistive(5) }] };
-    expect(() => new DemoBus({ module, scenario })).toThrow('scenario script names meter 2');
+    expect(() => new DemoBus({ module, scenario, siteKey: TEST_SITE_KEY })).toThrow('scenario script names meter 2');
   });
 });

@@ -4,13 +4,17 @@
  */
 import { RealTimePacer, EventScheduler } from './scheduler';
 import { VirtualCanBus } from './virtual-bus';
-import { SimulatedMeter } from './simulated-meter';
+import { type NvStore, SimulatedMeter } from './simulated-meter';
 import { type SlcanFlavour, SlcanAdapterEmulator } from './slcan-adapter';
 import type { Scenario } from './scenarios';
 
 export interface DemoBusOptions {
   readonly module: WebAssembly.Module;
   readonly scenario: Scenario;
+  /** The site key the meters were provisioned with. */
+  readonly siteKey: Uint8Array;
+  /** Where the meters keep their flash; by default it lives as long as the bus. */
+  readonly nvStore?: NvStore;
   readonly bitrate?: number;
   /** Simulated seconds per real second. */
   readonly speed?: number;
@@ -28,7 +32,14 @@ export class DemoBus {
     this.bus = new VirtualCanBus(this.scheduler, { bitrate: options.bitrate ?? 125_000 });
     this.adapter = new SlcanAdapterEmulator(this.scheduler, this.bus, options.flavour ? { flavour: options.flavour } : {});
     this.meters = options.scenario.meters.map(
-      (spec) => new SimulatedMeter(options.module, this.scheduler, this.bus, { nodeId: spec.nodeId, name: spec.name, load: spec.load }),
+      (spec) =>
+        new SimulatedMeter(options.module, this.scheduler, this.bus, {
+          nodeId: spec.nodeId,
+          name: spec.name,
+          load: spec.load,
+          siteKey: options.siteKey,
+          ...(options.nvStore ? { nvStore: options.nvStore } : {}),
+        }),
     );
     for (const event of options.scenario.script) {
       const meter = this.meter(event.nodeId);

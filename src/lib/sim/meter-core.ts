@@ -6,7 +6,12 @@ import type { CanFrame } from '../can/frame';
 
 interface MeterCoreExports {
   readonly memory: WebAssembly.Memory;
-  ww_init(nodeId: number): void;
+  ww_config(): number;
+  ww_nv(): number;
+  ww_nv_size(): number;
+  ww_boot(factory: number): number;
+  ww_nv_dirty(): number;
+  ww_stat(which: number): number;
   ww_samples(): number;
   ww_sample_capacity(): number;
   ww_feed(count: number): number;
@@ -24,7 +29,7 @@ interface MeterCoreExports {
 }
 
 const REQUIRED_EXPORTS: readonly (keyof MeterCoreExports)[] = [
-  'memory', 'ww_init', 'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
+  'memory', 'ww_config', 'ww_nv', 'ww_nv_size', 'ww_boot', 'ww_nv_dirty', 'ww_stat', 'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq', 'ww_energy_import_wh',
   'ww_energy_export_wh', 'ww_relay_on',
 ];
@@ -52,15 +57,55 @@ export interface MeterMeasurement {
   readonly energyExportWh: number;
 }
 
+/** Counters the core keeps (ww_stat in firmware/wasm/meter_wasm.c). */
+export const MeterStat = {
+  TX_FV: 0,
+  LAST_AGGREGATOR_FV: 1,
+  REJECTED_MAC: 2,
+  REJECTED_STALE: 3,
+  REJECTED_MALFORMED: 4,
+  RATE_LIMITED: 5,
+  BOOTS: 6,
+  ENERGY_EPOCH: 7,
+  TX_DROPPED: 8,
+  IDENTIFY_SECONDS: 9,
+} as const;
+export type MeterStat = (typeof MeterStat)[keyof typeof MeterStat];
+
+export class MeterCoreError extends Error {
+  override readonly name = 'MeterCoreError';
+}
+
 export class MeterCore {
   readonly #exports: MeterCoreExports;
   readonly capacity: number;
 
-  constructor(module: WebAssembly.Module, nodeId: number) {
+  /**
+   * Powers a meter up: the configuration page as the provisioning tool writes it, and the
+   * nonvolatile state it left in flash (none: the first power-up after provisioning).
+   */
+  constructor(module: WebAssembly.Module, configPage: Uint8Array, nv?: Uint8Array) {
     const instance = new WebAssembly.Instance(module, {});
     this.#exports = instance.exports as unknown as MeterCoreExports;
-    this.#exports.ww_init(nodeId);
-    this.capacity = this.#exports.ww_sample_capacity();
+    const e = this.#exports;
+    new Uint8Array(e.memory.buffer, e.ww_config(), configPage.length).set(configPage);
+    if (nv) {
+      if (nv.length !== e.ww_nv_size()) throw new MeterCoreError(`nonvolatile state is ${nv.length} bytes, the core keeps ${e.ww_nv_size()}`);
+      new Uint8Array(e.memory.buffer, e.ww_nv(), nv.length).set(nv);
+    }
+    if (e.ww_boot(nv ? 0 : 1) !== 1) throw new MeterCoreError('the configuration page is not valid: the meter stays silent');
+    this.capacity = e.ww_sample_capacity();
+  }
+
+  /** A copy of the nonvolatile state if it changed since the last call: what the board writes to flash. */
+  takeNv(): Uint8Array | undefined {
+    const e = this.#exports;
+    if (e.ww_nv_dirty() !== 1) return undefined;
+    return new Uint8Array(e.memory.buffer, e.ww_nv(), e.ww_nv_size()).slice();
+  }
+
+  stat(which: MeterStat): number {
+    return this.#exports.ww_stat(which);
   }
 
   /**

@@ -3,6 +3,7 @@
  * end and 12-bit ADC sampling a synthetic waveform, answering frames as the board would.
  */
 import type { CanFrame } from '../can/frame';
+import { buildConfigPage } from '../meter/config-page';
 import { MeterCore } from './meter-core';
 import type { EventScheduler } from './scheduler';
 import type { BusNode, VirtualCanBus } from './virtual-bus';
@@ -32,10 +33,42 @@ export const CVCT_FRONT_END: AdcFrontEnd = {
   noiseCounts: 0.6,
 };
 
+/** The meter's flash as far as the simulation keeps it: its nonvolatile state, by node. */
+export interface NvStore {
+  load(nodeId: number): Uint8Array | undefined;
+  save(nodeId: number, nv: Uint8Array): void;
+}
+
+export function memoryNvStore(): NvStore & { readonly blobs: Map<number, Uint8Array> } {
+  const blobs = new Map<number, Uint8Array>();
+  return { blobs, load: (node) => blobs.get(node), save: (node, nv) => void blobs.set(node, nv) };
+}
+
+/** Flash that survives a page reload: the demo household's meters keep their state in Web Storage. */
+export function keyValueNvStore(storage: { getItem(key: string): string | null; setItem(key: string, value: string): void }, prefix: string): NvStore {
+  return {
+    load: (node) => {
+      const hex = storage.getItem(`${prefix}.${node}`);
+      if (!hex || !/^([0-9a-f]{2})+$/.test(hex)) return undefined;
+      return Uint8Array.from(hex.match(/../g) ?? [], (byte) => Number.parseInt(byte, 16));
+    },
+    save: (node, nv) => storage.setItem(`${prefix}.${node}`, Array.from(nv, (b) => b.toString(16).padStart(2, '0')).join('')),
+  };
+}
+
+/** A simulated meter's 96-bit unique id: recognisable, and different for every node. */
+export function simulatedUid(nodeId: number): Uint8Array {
+  return Uint8Array.from([0x57, 0x57, 0x53, 0x49, 0x4d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, nodeId]);
+}
+
 export interface SimulatedMeterOptions {
   readonly nodeId: number;
   readonly name: string;
   readonly load: LoadProfile;
+  /** The site key its configuration page is derived from, as the provisioning tool would. */
+  readonly siteKey: Uint8Array;
+  readonly uid?: Uint8Array;
+  readonly nvStore?: NvStore;
   readonly supply?: Supply;
   readonly frontEnd?: AdcFrontEnd;
   readonly sampleRate?: number;
@@ -49,7 +82,11 @@ export interface SimulatedMeterOptions {
 export class SimulatedMeter {
   readonly nodeId: number;
   readonly name: string;
-  readonly core: MeterCore;
+  readonly uid: Uint8Array;
+  readonly configPage: Uint8Array;
+  #core: MeterCore;
+  #module: WebAssembly.Module;
+  #nvStore: NvStore;
   readonly supply: Supply;
   readonly frontEnd: AdcFrontEnd;
   readonly sampleRate: number;
@@ -73,7 +110,12 @@ export class SimulatedMeter {
     this.#responseDelayNs = options.responseDelayNs ?? 150_000;
     this.#random = seededRandom(options.seed ?? options.nodeId * 7919);
     this.#scheduler = scheduler;
-    this.core = new MeterCore(module, options.nodeId);
+    this.#module = module;
+    this.uid = options.uid ?? simulatedUid(options.nodeId);
+    this.configPage = buildConfigPage(options.siteKey, this.uid, options.nodeId);
+    this.#nvStore = options.nvStore ?? memoryNvStore();
+    this.#core = new MeterCore(module, this.configPage, this.#nvStore.load(options.nodeId));
+    this.#persist();
     const blockSamples = options.blockSamples ?? 64;
     this.#block = new Uint16Array(2 * blockSamples);
     this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`);
@@ -83,9 +125,26 @@ export class SimulatedMeter {
     this.#stopSampling = scheduler.every(blockNs, () => this.#sampleBlock(), scheduler.now + blockNs);
   }
 
+  get core(): MeterCore {
+    return this.#core;
+  }
+
+  /** A power cut and restart: the core boots again from its configuration page and flash. */
+  reboot(): void {
+    this.#persist();
+    this.#core = new MeterCore(this.#module, this.configPage, this.#nvStore.load(this.nodeId));
+    this.#persist();
+  }
+
+  /** What the board does when the core marks its nonvolatile state dirty. */
+  #persist(): void {
+    const nv = this.#core.takeNv();
+    if (nv) this.#nvStore.save(this.nodeId, nv);
+  }
+
   /** What the load draws at simulation time `t` (s), given the meter's relay. */
   drawAt(t: number): Draw {
-    return this.core.relayOn ? this.#load(t) : OFF;
+    return this.#core.relayOn ? this.#load(t) : OFF;
   }
 
   waveformAt(t: number): Waveform {
@@ -110,7 +169,9 @@ export class SimulatedMeter {
       this.#block[2 * k + 1] = this.#adc(fe.currentOffset + i / fe.ampsPerCount);
     }
     this.#samplesDone += count;
-    this.core.feed(this.#block);
+    this.#core.feed(this.#block);
+    this.#persist();
+    this.#flushTx();
   }
 
   /** A 12-bit conversion: noise, rounding, and clipping at the rails. */
@@ -121,10 +182,15 @@ export class SimulatedMeter {
   }
 
   #receive(frame: CanFrame): void {
-    if (!this.core.receive(frame)) return;
-    this.#scheduler.after(this.#responseDelayNs, () => {
-      for (let reply = this.core.transmit(); reply; reply = this.core.transmit()) this.#node.send(reply);
-    });
+    if (!this.#core.receive(frame)) return;
+    this.#persist();
+    this.#scheduler.after(this.#responseDelayNs, () => this.#flushTx());
+  }
+
+  /** Hands every frame the core has queued to the CAN controller. */
+  #flushTx(): void {
+    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#node.send(frame);
+    this.#persist();
   }
 
   /** Takes the meter off the bus (power cut). */

@@ -7,10 +7,14 @@ import { openSlcanTransport } from '../../can/slcan/serial-transport';
 import type { CanTransport } from '../../can/transport';
 import { compileMeterCore } from '../meter-core';
 import { EventScheduler } from '../scheduler';
-import { SimulatedMeter } from '../simulated-meter';
+import { memoryNvStore, type NvStore, SimulatedMeter } from '../simulated-meter';
 import { SlcanAdapterEmulator } from '../slcan-adapter';
 import { VirtualCanBus } from '../virtual-bus';
 import type { MeterSpec } from '../scenarios';
+import { ephemeralSite, type SiteCredentials } from '../../aggregator/site';
+
+/** The site key of simulated test buses. */
+export const TEST_SITE_KEY = new Uint8Array(32).fill(0x5e);
 
 let module: Promise<WebAssembly.Module> | undefined;
 
@@ -26,6 +30,12 @@ export interface SimRig {
   readonly adapter: SlcanAdapterEmulator;
   readonly meters: SimulatedMeter[];
   readonly transport: CanTransport;
+  /** The aggregator's credentials for this site (memory stores). */
+  readonly site: SiteCredentials;
+  /** The meters' flash: a meter created again on a node boots from what the last one left. */
+  readonly nv: NvStore;
+  /** Puts a (new, or rebooted) meter on the bus, provisioned for this site. */
+  addMeter(spec: MeterSpec): SimulatedMeter;
   /** Virtual milliseconds, for the app's clocks. */
   readonly nowMs: () => number;
   /**
@@ -42,7 +52,10 @@ export async function simRig(specs: readonly MeterSpec[], bitrate = 125_000): Pr
   const bus = new VirtualCanBus(scheduler, { bitrate });
   const adapter = new SlcanAdapterEmulator(scheduler, bus);
   const core = await meterCoreModule();
-  const meters = specs.map((s) => new SimulatedMeter(core, scheduler, bus, { nodeId: s.nodeId, name: s.name, load: s.load }));
+  const nv = memoryNvStore();
+  const addMeter = (s: MeterSpec) => new SimulatedMeter(core, scheduler, bus, { nodeId: s.nodeId, name: s.name, load: s.load, siteKey: TEST_SITE_KEY, nvStore: nv });
+  const meters = specs.map(addMeter);
+  const site = await ephemeralSite(TEST_SITE_KEY);
   const nowMs = () => scheduler.now / 1e6;
   const transport = await openSlcanTransport(adapter.port, { bitrate, now: nowMs });
   const run = async (ms: number, stepMs = 2) => {
@@ -52,5 +65,5 @@ export async function simRig(specs: readonly MeterSpec[], bitrate = 125_000): Pr
       await macrotask();
     }
   };
-  return { scheduler, bus, adapter, meters, transport, nowMs, run };
+  return { scheduler, bus, adapter, meters, transport, site, nv, addMeter, nowMs, run };
 }
