@@ -1,10 +1,15 @@
 /*
- * meter.c - meter core glue: configuration, window bookkeeping, energy
- * registers and CAN dispatch.
+ * meter.c - the meter's own side: configuration, boot, windows, energy
+ * registers, clock, 10-minute aggregates, event log, nonvolatile state.
+ * The protocol engine on the bus is in meter_can.c.
  */
-#include "meter.h"
+#include <stddef.h>
 
-void meter_config_default(meter_config_t *cfg, uint8_t node_id)
+#include "crc32.h"
+#include "meter_internal.h"
+#include "wmath.h"
+
+void meter_config_default(meter_config_t *cfg)
 {
     cfg->fs_hz = METER_DEFAULT_FS_HZ;
     cfg->nominal_hz = METER_DEFAULT_NOMINAL_HZ;
@@ -13,7 +18,6 @@ void meter_config_default(meter_config_t *cfg, uint8_t node_id)
     cfg->v_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->i_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->zc_hyst_counts = (uint16_t)METER_DEFAULT_ZC_HYST;
-    cfg->node_id = node_id;
     cfg->reserved0 = 0u;
     cfg->udin_v = METER_DEFAULT_UDIN_V;
 }
@@ -29,9 +33,6 @@ bool meter_config_valid(const meter_config_t *cfg)
     if (cfg == NULL) {
         return false;
     }
-    if (cfg->node_id < METER_NODE_MIN || cfg->node_id > METER_NODE_MAX) {
-        return false;
-    }
     if (cfg->nominal_hz == 0u || cfg->fs_hz < 8u * cfg->nominal_hz) {
         return false; /* need several samples per cycle */
     }
@@ -45,6 +46,8 @@ bool meter_config_valid(const meter_config_t *cfg)
     return finite_nonzero(cfg->v_scale) && finite_nonzero(cfg->i_scale);
 }
 
+/* ------------------------------------------------------------ energy */
+
 void meter_energy_add(meter_energy_t *e, uint64_t uj)
 {
     uint64_t total = (uint64_t)e->rem_uj + uj;
@@ -57,34 +60,355 @@ double meter_energy_wh(const meter_energy_t *e)
     return (double)e->wh + (double)e->rem_uj / (double)METER_UJ_PER_WH;
 }
 
+uint64_t meter_energy_mwh(const meter_energy_t *e)
+{
+    return e->wh * 1000u + e->rem_uj / METER_UJ_PER_MWH;
+}
+
+static void energy_from_mwh(meter_energy_t *e, uint64_t mwh)
+{
+    e->wh = mwh / 1000u;
+    e->rem_uj = (uint32_t)(mwh % 1000u) * METER_UJ_PER_MWH;
+}
+
+/* Persist a register once it has moved by a whole Wh: a power loss then
+ * costs less than 1 Wh, and the flash is written at most once per Wh. */
+static bool register_moved(const meter_energy_t *e, uint64_t *persisted_mwh)
+{
+    uint64_t now = meter_energy_mwh(e);
+    if (now >= *persisted_mwh + 1000u) {
+        *persisted_mwh = now;
+        return true;
+    }
+    return false;
+}
+
+static void add_energy(meter_t *m, int64_t uj)
+{
+    meter_aggregation_t *a = &m->aggregation;
+    bool moved;
+    if (uj > 0) {
+        meter_energy_add(&m->e_import, (uint64_t)uj);
+        a->import_uj += (uint64_t)uj;
+        moved = register_moved(&m->e_import, &m->nv.import_mwh);
+    } else if (uj < 0) {
+        meter_energy_add(&m->e_export, (uint64_t)(-uj));
+        a->export_uj += (uint64_t)(-uj);
+        moved = register_moved(&m->e_export, &m->nv.export_mwh);
+    } else {
+        return;
+    }
+    if (moved && m->online) {
+        meter_nv_changed(m);
+    }
+}
+
+void meter_clear_energy(meter_t *m)
+{
+    m->e_import = (meter_energy_t){0, 0};
+    m->e_export = (meter_energy_t){0, 0};
+    m->nv.import_mwh = 0;
+    m->nv.export_mwh = 0;
+    m->nv.energy_epoch++;
+    meter_nv_changed(m);
+}
+
+double meter_energy_import_wh(const meter_t *m)
+{
+    return meter_energy_wh(&m->e_import);
+}
+
+double meter_energy_export_wh(const meter_t *m)
+{
+    return meter_energy_wh(&m->e_export);
+}
+
+/* ------------------------------------------------------------ nonvolatile state */
+
+bool meter_nv_valid(const meter_nv_t *nv)
+{
+    return nv != NULL && nv->magic == METER_NV_MAGIC && nv->version == METER_NV_VERSION &&
+           nv->size == METER_NV_SIZE && nv->crc == crc32_ieee(nv, offsetof(meter_nv_t, crc));
+}
+
+void meter_nv_changed(meter_t *m)
+{
+    m->nv.crc = crc32_ieee(&m->nv, offsetof(meter_nv_t, crc));
+    m->nv_dirty = true;
+}
+
+const meter_nv_t *meter_nv(const meter_t *m)
+{
+    return &m->nv;
+}
+
+bool meter_nv_take_dirty(meter_t *m)
+{
+    bool dirty = m->nv_dirty;
+    m->nv_dirty = false;
+    return dirty;
+}
+
+static uint32_t keys_crc(const meter_identity_t *id)
+{
+    uint8_t keys[2 * SECURE_KEY_SIZE];
+    for (unsigned k = 0; k < SECURE_KEY_SIZE; k++) {
+        keys[k] = id->meter_key[k];
+        keys[SECURE_KEY_SIZE + k] = id->group_key[k];
+    }
+    return crc32_ieee(keys, sizeof keys);
+}
+
+/* ------------------------------------------------------------ init and boot */
+
+static void clear_bytes(void *p, size_t n)
+{
+    uint8_t *b = p;
+    while (n-- > 0) {
+        *b++ = 0;
+    }
+}
+
 bool meter_init(meter_t *m, const meter_config_t *cfg)
 {
     if (m == NULL) {
         return false;
     }
-    m->initialised = false;
-    m->has_window = false;
-    m->seq = 0u;
-    m->e_import.wh = 0u;
-    m->e_import.rem_uj = 0u;
-    m->e_export.wh = 0u;
-    m->e_export.rem_uj = 0u;
+    /* All-zero is the initial state of every part: empty queues and
+     * reassemblers, no window, no time, counters at 0. */
+    clear_bytes(m, sizeof *m);
     if (!mtr_init(&m->mtr, cfg)) {
         return false;
     }
     m->cfg = *cfg;
-    proto_init(&m->proto, cfg->node_id);
+    m->relay_on = true; /* power-up state */
     m->initialised = true;
     return true;
 }
 
-static void add_energy(meter_t *m, int64_t uj)
+bool meter_boot(meter_t *m, const meter_config_t *cfg, const uint8_t page[CONFIG_PAGE_SIZE],
+                const meter_nv_t *persisted)
 {
-    if (uj > 0) {
-        meter_energy_add(&m->e_import, (uint64_t)uj);
-    } else if (uj < 0) {
-        meter_energy_add(&m->e_export, (uint64_t)(-uj));
+    meter_nv_t nv;
+    bool have_nv = persisted != NULL && meter_nv_valid(persisted);
+    if (have_nv) {
+        nv = *persisted; /* before meter_init: persisted may point at m->nv */
     }
+    if (!meter_init(m, cfg) || page == NULL || config_page_parse(page, &m->id) != CONFIG_OK) {
+        return false;
+    }
+    uint32_t keys = keys_crc(&m->id);
+    if (!have_nv || nv.keys_crc != keys) {
+        clear_bytes(&nv, sizeof nv);
+        nv.magic = METER_NV_MAGIC;
+        nv.version = METER_NV_VERSION;
+        nv.size = METER_NV_SIZE;
+        nv.keys_crc = keys;
+    }
+    m->nv = nv;
+    /* Values up to the reservation may have been sent before the reset:
+     * continue above all of them. */
+    m->tx_fv = nv.tx_fv_reserved;
+    energy_from_mwh(&m->e_import, nv.import_mwh);
+    energy_from_mwh(&m->e_export, nv.export_mwh);
+    m->nv.boots++;
+    meter_nv_changed(m);
+    m->online = true;
+    return true;
+}
+
+/* ------------------------------------------------------------ clock */
+
+uint64_t meter_clock(const meter_t *m)
+{
+    return m->mtr.idx;
+}
+
+uint64_t meter_samples_in_ms(const meter_t *m, uint64_t ms)
+{
+    return ms * m->cfg.fs_hz / 1000u;
+}
+
+uint64_t meter_time_ms(const meter_t *m, uint64_t sample)
+{
+    uint64_t fs = m->cfg.fs_hz;
+    if (!m->time_valid) {
+        return sample * 1000u / fs;
+    }
+    if (sample >= m->time_base_sample) {
+        return m->time_base_ms + (sample - m->time_base_sample) * 1000u / fs;
+    }
+    uint64_t back = (m->time_base_sample - sample) * 1000u / fs;
+    return back < m->time_base_ms ? m->time_base_ms - back : 0u;
+}
+
+static uint32_t seconds_of(uint64_t ms)
+{
+    uint64_t s = ms / 1000u;
+    return s > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)s;
+}
+
+static uint32_t interval_of(uint64_t ms)
+{
+    uint32_t s = seconds_of(ms);
+    return s - s % METER_AGGREGATE_S;
+}
+
+void meter_set_time(meter_t *m, uint64_t unix_ms)
+{
+    meter_aggregation_t *a = &m->aggregation;
+    /* A step into another interval would leave the running aggregate with
+     * a hole or an overlap: drop it; the next whole interval starts at the
+     * next boundary. A correction within the interval keeps it. */
+    if (a->active && interval_of(unix_ms) != a->start_s) {
+        a->active = false;
+    }
+    m->time_valid = true;
+    m->time_base_ms = unix_ms;
+    m->time_base_sample = meter_clock(m);
+}
+
+uint32_t meter_identify_seconds_left(const meter_t *m)
+{
+    uint64_t now = meter_clock(m);
+    if (now >= m->identify_until) {
+        return 0;
+    }
+    return (uint32_t)((m->identify_until - now + m->cfg.fs_hz - 1u) / m->cfg.fs_hz);
+}
+
+bool meter_lockout_active(const meter_t *m)
+{
+    return meter_clock(m) < m->lockout_until;
+}
+
+void meter_set_can_errors(meter_t *m, uint8_t tec, uint8_t rec)
+{
+    m->tec = tec;
+    m->rec = rec;
+}
+
+/* ------------------------------------------------------------ 10-minute aggregates */
+
+static uint16_t centivolts(float vrms)
+{
+    double cv = (double)vrms * 100.0;
+    return cv >= 65535.0 ? 0xFFFFu : (uint16_t)ww_round_i64(cv > 0.0 ? cv : 0.0);
+}
+
+static int64_t div_round(int64_t num, int64_t den)
+{
+    return num >= 0 ? (num + den / 2) / den : -((-num + den / 2) / den);
+}
+
+static uint32_t uj_to_mwh(uint64_t uj)
+{
+    uint64_t mwh = (uj + METER_UJ_PER_MWH / 2u) / METER_UJ_PER_MWH;
+    return mwh > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)mwh;
+}
+
+static void store_aggregate(meter_t *m)
+{
+    const meter_aggregation_t *a = &m->aggregation;
+    if (!a->whole || a->windows == 0) {
+        return;
+    }
+    proto_aggregate_t *r = &m->aggregates[m->aggregates_total % METER_AGGREGATES];
+    r->start_s = a->start_s;
+    r->flags = a->flags;
+    r->vrms_mean = (uint16_t)div_round((int64_t)a->vrms_sum, a->windows);
+    r->vrms_min = a->vrms_min;
+    r->vrms_max = a->vrms_max;
+    r->p_mean = (int32_t)div_round(a->p_sum, a->windows);
+    r->p_min = a->p_min;
+    r->p_max = a->p_max;
+    r->f_mean = a->f_windows > 0 ? (uint16_t)div_round((int64_t)a->f_sum, a->f_windows) : 0u;
+    r->thd_v = PROTO_NOT_MEASURED; /* until the metrology measures THD */
+    r->thd_i = PROTO_NOT_MEASURED;
+    r->import_mwh = uj_to_mwh(a->import_uj);
+    r->export_mwh = uj_to_mwh(a->export_uj);
+    m->aggregates_total++;
+}
+
+static void begin_aggregation(meter_aggregation_t *a, uint32_t start_s, bool whole)
+{
+    *a = (meter_aggregation_t){0};
+    a->active = true;
+    a->whole = whole;
+    a->start_s = start_s;
+    a->vrms_min = 0xFFFFu;
+    a->p_min = INT32_MAX;
+    a->p_max = INT32_MIN;
+}
+
+/* Windows belong to the interval in which they end. */
+static void aggregate_window(meter_t *m, const meter_window_t *w)
+{
+    meter_aggregation_t *a = &m->aggregation;
+    if (!m->time_valid) {
+        return; /* aggregates only while the time is valid */
+    }
+    uint32_t start = interval_of(meter_time_ms(m, w->t_end));
+    if (a->active && start != a->start_s) {
+        bool forward = start > a->start_s;
+        store_aggregate(m);
+        begin_aggregation(a, start, forward); /* crossed a boundary: a whole interval begins */
+    } else if (!a->active) {
+        begin_aggregation(a, start, false); /* time just became valid: partial interval */
+    }
+    uint16_t cv = centivolts(w->vrms);
+    a->windows++;
+    a->vrms_sum += cv;
+    a->vrms_min = cv < a->vrms_min ? cv : a->vrms_min;
+    a->vrms_max = cv > a->vrms_max ? cv : a->vrms_max;
+    a->p_sum += w->p_mw;
+    a->p_min = w->p_mw < a->p_min ? w->p_mw : a->p_min;
+    a->p_max = w->p_mw > a->p_max ? w->p_mw : a->p_max;
+    if ((w->flags & MTR_WF_FREQ) != 0u) {
+        double mhz = (double)w->frequency_hz * 1000.0;
+        a->f_sum += mhz >= 65535.0 ? 0xFFFFu : (uint64_t)ww_round_i64(mhz);
+        a->f_windows++;
+    }
+}
+
+/* ------------------------------------------------------------ events */
+
+bool meter_log_event(meter_t *m, uint8_t kind, uint64_t start_sample, uint32_t duration_ms,
+                     uint16_t extreme)
+{
+    if (m == NULL || !m->initialised || kind < PROTO_EVENT_DIP || kind > PROTO_EVENT_INTERRUPTION) {
+        return false;
+    }
+    uint64_t ms = meter_time_ms(m, start_sample);
+    proto_event_t *e = &m->events[m->events_total % METER_EVENTS];
+    e->seq = m->nv.event_seq;
+    e->kind = kind;
+    e->start_s = seconds_of(ms);
+    e->start_ms = (uint16_t)(ms % 1000u);
+    e->duration_ms = duration_ms;
+    e->extreme = extreme;
+    m->events_total++;
+    m->nv.event_seq++; /* numbers never repeat, not even after a reboot */
+    if (m->online) {
+        meter_nv_changed(m);
+    }
+    if (m->aggregation.active) {
+        m->aggregation.flags |= PROTO_AGG_FLAGGED;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------ samples in */
+
+static void on_window(meter_t *m, const meter_window_t *w)
+{
+    m->seq++;
+    m->last = *w;
+    m->last.seq = m->seq;
+    m->has_window = true;
+    m->events_at_window[0] = m->events_at_window[1];
+    m->events_at_window[1] = m->events_total;
+    aggregate_window(m, &m->last);
 }
 
 uint32_t meter_feed(meter_t *m, const adc_pair_t *samples, uint32_t count)
@@ -99,46 +423,18 @@ uint32_t meter_feed(meter_t *m, const adc_pair_t *samples, uint32_t count)
         samples += used;
         count -= used;
         if (ev.kind == MTR_EV_WINDOW) {
-            m->seq++;
-            m->last = ev.window;
-            m->last.seq = m->seq;
-            m->has_window = true;
+            on_window(m, &ev.window); /* first: it may start a new interval */
             windows++;
         }
         if (ev.kind != MTR_EV_NONE) {
             add_energy(m, ev.energy_uj);
         }
     }
+    meter_can_expire(m);
     return windows;
 }
 
 const meter_window_t *meter_last_window(const meter_t *m)
 {
     return (m != NULL && m->has_window) ? &m->last : NULL;
-}
-
-bool meter_on_can_rx(meter_t *m, const can_frame_t *f)
-{
-    if (m == NULL || !m->initialised) {
-        return false;
-    }
-    return proto_on_rx(&m->proto, meter_last_window(m), f);
-}
-
-bool meter_can_tx_pop(meter_t *m, can_frame_t *out)
-{
-    if (m == NULL || !m->initialised || out == NULL) {
-        return false;
-    }
-    return txq_pop(&m->proto.txq, out);
-}
-
-double meter_energy_import_wh(const meter_t *m)
-{
-    return meter_energy_wh(&m->e_import);
-}
-
-double meter_energy_export_wh(const meter_t *m)
-{
-    return meter_energy_wh(&m->e_export);
 }

@@ -1,5 +1,5 @@
 /*
- * meter_config.h - sample type and static configuration of one meter.
+ * meter_config.h - sample type and analogue configuration of one meter.
  *
  * Portable, freestanding: no registers, no libc I/O.
  */
@@ -50,9 +50,6 @@ _Static_assert(offsetof(adc_pair_t, i) == 2, "current (ADC2) is the high half-wo
 #define METER_DEFAULT_UDIN_V 230.0f
 #define METER_DEFAULT_ZC_HYST 16u
 
-#define METER_NODE_MIN 1u
-#define METER_NODE_MAX 63u
-
 typedef struct {
     uint32_t fs_hz;          /* sampling rate of each channel, Hz (6400) */
     uint32_t nominal_hz;     /* nominal mains frequency, Hz (50) */
@@ -65,14 +62,14 @@ typedef struct {
                                 analytically per window */
     uint16_t i_offset;       /* nominal mid-scale code of the current channel */
     uint16_t zc_hyst_counts; /* zero-crossing hysteresis, ADC counts */
-    uint8_t node_id;         /* CAN node 1..63 */
-    uint8_t reserved0;
+    uint16_t reserved0;
     float udin_v;            /* declared input voltage (IEC 61000-4-30 Udin);
                                 stored for the later dip/swell detector */
 } meter_config_t;
 
-/* Fill *cfg with the defaults above for the given CAN node. */
-void meter_config_default(meter_config_t *cfg, uint8_t node_id);
+/* Fill *cfg with the defaults above. (The CAN node, uid and keys come from
+ * the configuration page, see secure.h.) */
+void meter_config_default(meter_config_t *cfg);
 
 /* true if the configuration can be used by meter_init(). */
 bool meter_config_valid(const meter_config_t *cfg);

@@ -123,7 +123,7 @@ static void print_window(const meter_window_t *w, double fs)
 int main(int argc, char **argv)
 {
     meter_config_t cfg;
-    meter_config_default(&cfg, 1);
+    meter_config_default(&cfg);
     double fs = METER_DEFAULT_FS_HZ;
     double voff = 1.5 / 3.3 * 4096.0, ioff = voff;
 

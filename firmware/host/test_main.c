@@ -1,7 +1,8 @@
 /*
  * test_main.c - host unit tests of the meter core and of meter-analyze.
  *
- * usage: test_main [path/to/meter-analyze [scratch-dir]]
+ * usage: test_main [meter-analyze [scratch-dir [meter-provision [protocol.json]]]]
+ * Tests that need a tool or the shared vectors are skipped without them.
  * Prints one line per failed check, one line per test, and finally
  * "N passed, M failed" counting tests (a test fails when any of its checks does).
  */
@@ -17,6 +18,8 @@ unsigned th_failed;
 const char *th_test = "";
 const char *g_analyze_path;
 const char *g_tmp_dir;
+const char *g_provision_path;
+const char *g_vectors_path;
 
 void th_fail_msg(const char *file, int line, const char *fmt, ...)
 {
@@ -30,20 +33,49 @@ void th_fail_msg(const char *file, int line, const char *fmt, ...)
     fflush(stdout);
 }
 
+enum { NEEDS_NOTHING, NEEDS_ANALYZE, NEEDS_PROVISION, NEEDS_VECTORS };
+
 typedef struct {
     const char *name;
     void (*fn)(void);
-    int needs_tool;
+    int needs;
 } test_entry_t;
 
-#define T(name) {#name, name, 0}
-#define TT(name) {#name, name, 1}
+#define T(name) {#name, name, NEEDS_NOTHING}
+#define TT(name) {#name, name, NEEDS_ANALYZE}
+#define TP(name) {#name, name, NEEDS_PROVISION}
+#define TV(name) {#name, name, NEEDS_VECTORS}
+
+/* Why a test cannot run here, or NULL. */
+static const char *missing(int needs)
+{
+    switch (needs) {
+    case NEEDS_ANALYZE:
+        return g_analyze_path == NULL ? "no meter-analyze path given" : NULL;
+    case NEEDS_PROVISION:
+        return g_provision_path == NULL ? "no meter-provision path given" : NULL;
+    case NEEDS_VECTORS:
+        return vectors_available() ? NULL : "test-vectors/protocol.json not found";
+    default:
+        return NULL;
+    }
+}
 
 static const test_entry_t tests[] = {
-    T(test_wasm_abi), /* first: checks the state before ww_init */
+    T(test_wasm_abi), /* first: checks the state before ww_boot */
     T(test_config_defaults),
     T(test_invalid_config),
+    T(test_sha256_vectors),
+    T(test_hmac_vectors),
+    T(test_hkdf_vectors),
+    T(test_crc32_vectors),
     T(test_can_frame_layout),
+    T(test_frames_segmentation),
+    T(test_frames_reassembly_errors),
+    T(test_txq_whole_messages),
+    T(test_secure_open_reasons),
+    T(test_config_page),
+    T(test_codecs),
     T(test_accuracy_pf1),
     T(test_accuracy_pf05_lagging),
     T(test_accuracy_generator),
@@ -57,10 +89,28 @@ static const test_entry_t tests[] = {
     T(test_energy_minute_export),
     T(test_dead_line),
     T(test_voltage_loss_and_return),
-    T(test_can_reply),
-    T(test_can_ignored),
-    T(test_can_no_reply_before_window),
-    T(test_txq_overflow),
+    T(test_engine_boot),
+    T(test_engine_remote_records),
+    T(test_engine_remote_rate_limit),
+    T(test_engine_commands),
+    T(test_engine_replay_and_forgery),
+    T(test_engine_failure_ack_limit),
+    T(test_engine_lockout),
+    T(test_engine_clear_energy),
+    T(test_engine_broadcast_time),
+    T(test_engine_reboot),
+    T(test_engine_counter_wrap),
+    T(test_engine_tx_queue),
+    T(test_engine_malformed_frames),
+    T(test_engine_aggregates),
+    T(test_engine_events),
+    TV(test_vectors_keys),
+    TV(test_vectors_messages),
+    TV(test_vectors_rejections),
+    T(test_fuzz_layers),
+    T(test_fuzz_meter),
+    TP(test_provision_output),
+    TP(test_provision_errors),
     TT(test_analyze_defaults),
     TT(test_analyze_options),
     TT(test_analyze_bad_input),
@@ -70,11 +120,14 @@ int main(int argc, char **argv)
 {
     g_analyze_path = argc > 1 ? argv[1] : NULL;
     g_tmp_dir = argc > 2 ? argv[2] : ".";
+    g_provision_path = argc > 3 ? argv[3] : NULL;
+    g_vectors_path = argc > 4 ? argv[4] : NULL;
     unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t k = 0; k < sizeof tests / sizeof tests[0]; k++) {
         th_test = tests[k].name;
-        if (tests[k].needs_tool && g_analyze_path == NULL) {
-            printf("SKIP %s: no meter-analyze path given\n", th_test);
+        const char *why = missing(tests[k].needs);
+        if (why != NULL) {
+            printf("SKIP %s: %s\n", th_test, why);
             skipped++;
             continue;
         }

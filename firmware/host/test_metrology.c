@@ -38,10 +38,10 @@ static double exact_wh(uint64_t t_end)
     return t_end < ECUM_LEN ? g_ecum[t_end] / 3600.0 : NAN;
 }
 
-static void meter_new(meter_t *m, uint8_t node)
+static void meter_new(meter_t *m)
 {
     meter_config_t cfg;
-    meter_config_default(&cfg, node);
+    meter_config_default(&cfg);
     CHECK(meter_init(m, &cfg));
 }
 
@@ -112,7 +112,7 @@ static void check_steady(const wins_t *w, const synth_t *s, double p_rel)
 
 static void run_steady(synth_t *s, double seconds, double p_rel)
 {
-    meter_new(&g_m, 7);
+    meter_new(&g_m);
     memset(&g_w, 0, sizeof g_w);
     track_energy(s);
     feed(&g_m, s, secs(s, seconds), BLOCK, &g_w);
@@ -125,10 +125,9 @@ static void run_steady(synth_t *s, double seconds, double p_rel)
 void test_config_defaults(void)
 {
     meter_config_t c;
-    meter_config_default(&c, 9);
+    meter_config_default(&c);
     CHECK_EQ_U(c.fs_hz, 6400u);
     CHECK_EQ_U(c.nominal_hz, 50u);
-    CHECK_EQ_U(c.node_id, 9u);
     CHECK_EQ_U(c.v_offset, 1862u);
     CHECK_EQ_U(c.i_offset, 1862u);
     /* 460*sqrt2/1.5 * 3.3/4096 and 30*sqrt2/1.5 * 3.3/4096 */
@@ -145,28 +144,28 @@ void test_invalid_config(void)
     adc_pair_t p[4] = {{0, 0}, {4095, 4095}, {0, 0}, {4095, 4095}};
     can_frame_t f = {0};
 
-    meter_config_default(&c, 0);
+    meter_config_default(&c);
+    c.fs_hz = 0;
     CHECK(!meter_init(&m, &c));
     CHECK_EQ_U(meter_feed(&m, p, 4), 0u);
     CHECK(!meter_on_can_rx(&m, &f));
     CHECK(!meter_can_tx_pop(&m, &f));
     CHECK(meter_last_window(&m) == NULL);
-    meter_config_default(&c, 64);
+    meter_config_default(&c);
+    c.nominal_hz = 0;
     CHECK(!meter_init(&m, &c));
-    meter_config_default(&c, 1);
-    c.fs_hz = 0;
-    CHECK(!meter_init(&m, &c));
-    meter_config_default(&c, 1);
+    meter_config_default(&c);
     c.fs_hz = 1000000; /* windows would exceed MTR_MAX_WINDOW_SAMPLES */
     CHECK(!meter_init(&m, &c));
-    meter_config_default(&c, 1);
+    meter_config_default(&c);
     c.v_scale = 0.0f;
     CHECK(!meter_init(&m, &c));
-    meter_config_default(&c, 1);
+    meter_config_default(&c);
     c.i_scale = NAN;
     CHECK(!meter_init(&m, &c));
-    meter_config_default(&c, 63);
+    meter_config_default(&c);
     CHECK(meter_init(&m, &c));
+    CHECK(!meter_on_can_rx(&m, &f)); /* metrology only: silent on CAN */
     CHECK(meter_feed(NULL, p, 4) == 0u);
     CHECK(meter_feed(&m, NULL, 4) == 0u);
 }
@@ -239,7 +238,7 @@ void test_block_independence(void)
         s.phi_deg = 33.0;
         s.v3 = 8.0;
         s.f = 50.3;
-        meter_new(&g_m, 3);
+        meter_new(&g_m);
         memset(w, 0, sizeof *w);
         feed(&g_m, &s, secs(&s, 2.0), blocks[b], w);
         if (b == 0) {
@@ -298,7 +297,7 @@ static void energy_minute(double phi_deg, double i1, int export_side)
     s.phi_deg = phi_deg;
     s.i1 = i1;
     s.f = 50.05;
-    meter_new(&g_m, 1);
+    meter_new(&g_m);
     memset(&g_w, 0, sizeof g_w);
     track_energy(&s);
     uint64_t n = secs(&s, 60.0);
@@ -333,7 +332,7 @@ void test_dead_line(void)
     synth_default(&s);
     s.v1 = 0.0; /* no voltage, only noise around the offset */
     s.i1 = 3.0; /* some current (e.g. CT on a dead line picks up noise) */
-    meter_new(&g_m, 2);
+    meter_new(&g_m);
     memset(&g_w, 0, sizeof g_w);
     feed(&g_m, &s, secs(&s, 2.0), BLOCK, &g_w);
     CHECK(g_w.n >= 8u);
@@ -355,7 +354,7 @@ void test_voltage_loss_and_return(void)
     synth_t s;
     synth_default(&s);
     s.phi_deg = 20.0;
-    meter_new(&g_m, 2);
+    meter_new(&g_m);
     memset(&g_w, 0, sizeof g_w);
     track_energy(&s);
     feed(&g_m, &s, secs(&s, 1.0), BLOCK, &g_w);

@@ -1,9 +1,16 @@
 #ifndef WW_TESTS_H
 #define WW_TESTS_H
 
-/* Set by test_main from argv: the meter-analyze binary and a scratch dir. */
+#include <stdbool.h>
+
+/* Set by test_main from argv: the host tools, a scratch dir, the vectors. */
 extern const char *g_analyze_path;
 extern const char *g_tmp_dir;
+extern const char *g_provision_path;
+extern const char *g_vectors_path;
+
+/* Loads test-vectors/protocol.json; false if it is not there. */
+bool vectors_available(void);
 
 void test_config_defaults(void);
 void test_invalid_config(void);
@@ -21,13 +28,46 @@ void test_energy_minute_export(void);
 void test_dead_line(void);
 void test_voltage_loss_and_return(void);
 
-void test_can_reply(void);
-void test_can_ignored(void);
-void test_can_no_reply_before_window(void);
-void test_txq_overflow(void);
+void test_sha256_vectors(void);
+void test_hmac_vectors(void);
+void test_hkdf_vectors(void);
+void test_crc32_vectors(void);
+
 void test_can_frame_layout(void);
+void test_frames_segmentation(void);
+void test_frames_reassembly_errors(void);
+void test_txq_whole_messages(void);
+void test_secure_open_reasons(void);
+void test_config_page(void);
+void test_codecs(void);
+
+void test_vectors_keys(void);
+void test_vectors_messages(void);
+void test_vectors_rejections(void);
+
+void test_engine_boot(void);
+void test_engine_remote_records(void);
+void test_engine_remote_rate_limit(void);
+void test_engine_commands(void);
+void test_engine_replay_and_forgery(void);
+void test_engine_failure_ack_limit(void);
+void test_engine_lockout(void);
+void test_engine_clear_energy(void);
+void test_engine_broadcast_time(void);
+void test_engine_reboot(void);
+void test_engine_counter_wrap(void);
+void test_engine_tx_queue(void);
+void test_engine_malformed_frames(void);
+void test_engine_aggregates(void);
+void test_engine_events(void);
+
+void test_fuzz_layers(void);
+void test_fuzz_meter(void);
 
 void test_wasm_abi(void);
+
+void test_provision_output(void);
+void test_provision_errors(void);
 
 void test_analyze_defaults(void);
 void test_analyze_options(void);

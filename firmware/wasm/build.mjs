@@ -29,14 +29,21 @@ const force = args.has('--force');
 const quiet = args.has('--quiet');
 
 // Sources, relative to firmware/. Headers are picked up from core/.
-const sources = ['core/meter.c', 'core/metrology.c', 'core/proto.c', 'wasm/meter_wasm.c'];
+const sources = [
+  'core/meter.c', 'core/meter_can.c', 'core/metrology.c', 'core/proto.c', 'core/proto_frames.c',
+  'core/secure.c', 'core/sha256.c', 'core/hmac.c', 'core/hkdf.c', 'core/crc32.c', 'wasm/meter_wasm.c',
+];
 
+// ABI version 2 (see meter_wasm.c).
 const ABI_EXPORTS = [
   'memory',
-  'ww_init', 'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
+  'ww_config', 'ww_nv', 'ww_nv_size', 'ww_boot', 'ww_nv_dirty',
+  'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq',
-  'ww_energy_import_wh', 'ww_energy_export_wh', 'ww_relay_on',
+  'ww_energy_import_wh', 'ww_energy_export_wh', 'ww_relay_on', 'ww_stat',
 ];
+// Removed in ABI version 2: a module still exporting them is stale.
+const REMOVED_EXPORTS = ['ww_init'];
 
 const cflags = [
   '--target=wasm32', '-std=c11', '-O2', '-nostdlib', '-ffreestanding', '-fno-math-errno',
@@ -119,8 +126,10 @@ async function main() {
   const exports = WebAssembly.Module.exports(mod).map((e) => e.name);
   const imports = WebAssembly.Module.imports(mod).map((i) => `${i.module}.${i.name}`);
   const missing = ABI_EXPORTS.filter((n) => !exports.includes(n));
-  if (missing.length || imports.length) {
+  const removed = REMOVED_EXPORTS.filter((n) => exports.includes(n));
+  if (missing.length || removed.length || imports.length) {
     if (missing.length) console.error(`build.mjs: missing exports: ${missing.join(', ')}`);
+    if (removed.length) console.error(`build.mjs: exports removed in ABI v2: ${removed.join(', ')}`);
     if (imports.length) console.error(`build.mjs: unexpected imports (libc?): ${imports.join(', ')}`);
     process.exit(1);
   }

@@ -1,5 +1,6 @@
 /*
- * meter_wasm.c - WebAssembly ABI of the meter core for the browser simulator.
+ * meter_wasm.c - WebAssembly ABI (version 2) of the meter core for the
+ * browser simulator.
  *
  * One static meter per wasm instance; instantiate the module once per
  * simulated meter. Built by firmware/wasm/build.mjs into
@@ -7,57 +8,93 @@
  * functions below). The same file compiles natively for the host tests.
  *
  * ABI (integers and pointers are wasm i32 = JS number; a pointer is a byte
- * offset into the exported memory; doubles are f64):
+ * offset into the exported memory; doubles are f64). JS sees an i32
+ * result as signed: read uint32_t results that may reach 2^31 (the FVs of
+ * ww_stat) as `value >>> 0`.
  *
- *   void      ww_init(uint32_t node_id)   default config (paper's CVCT scales,
- *                                         6400 Hz, 50 Hz), CAN node 1..63.
- *                                         An invalid node leaves the meter
- *                                         uninitialised: ww_feed/ww_rx/ww_tx
- *                                         and the getters then return 0.
- *                                         Calling it again resets everything.
- *   adc_pair_t *ww_samples(void)          byte offset in memory of the sample
- *                                         buffer: ww_sample_capacity() pairs
- *                                         of {uint16 v, uint16 i}, 4 bytes
- *                                         each, v at +0, i at +2, 12-bit codes
- *                                         0..4095 (dual-ADC DMA word layout).
+ *   uint8_t  *ww_config(void)             the 88-byte configuration page
+ *                                         (docs/protocol.md section 3): write
+ *                                         it before ww_boot.
+ *   uint8_t  *ww_nv(void)                 the nonvolatile-state blob, opaque,
+ *   uint32_t  ww_nv_size(void)            ww_nv_size() bytes: write the saved
+ *                                         copy before ww_boot; read it back
+ *                                         whenever ww_nv_dirty() says so.
+ *   uint32_t  ww_boot(uint32_t factory)   (re)start the meter from the page
+ *                                         and the blob; factory = 1 ignores
+ *                                         the blob (first power-up after
+ *                                         provisioning). Default analogue
+ *                                         config: the paper's CVCT scales,
+ *                                         6400 Hz, 50 Hz. Returns 1 if the
+ *                                         page is valid; 0: the meter still
+ *                                         measures but never talks on CAN.
+ *                                         Before the first ww_boot the meter
+ *                                         is inert: everything returns 0.
+ *   uint32_t  ww_nv_dirty(void)           1 if the blob changed since the last
+ *                                         call: copy it to storage now, before
+ *                                         sending the frames ww_tx returns.
+ *   adc_pair_t *ww_samples(void)          sample buffer: ww_sample_capacity()
+ *                                         pairs of {uint16 v, uint16 i}, 4
+ *                                         bytes each, v at +0, i at +2, 12-bit
+ *                                         codes 0..4095 (dual-ADC DMA word).
  *   uint32_t  ww_sample_capacity(void)    1024
  *   uint32_t  ww_feed(uint32_t count)     process pairs [0, count) of the
  *                                         buffer (count clamped to capacity);
- *                                         returns windows completed.
- *   can_frame_t *ww_frame(void)           byte offset of the 16-byte frame
- *                                         exchange buffer (can_frame_t):
- *                                         +0 u32 id, +4 u8 dlc, +5 u8 flags
- *                                         (bit0 extended id, bit1 remote),
- *                                         +6 u8[8] data, +14 u8[2] reserved.
+ *                                         returns windows completed. The
+ *                                         meter's clock is its sample count:
+ *                                         time passes only through ww_feed.
+ *   can_frame_t *ww_frame(void)           the 16-byte frame exchange buffer
+ *                                         (can_frame_t): +0 u32 id, +4 u8 dlc,
+ *                                         +5 u8 flags (bit0 extended id, bit1
+ *                                         remote), +6 u8[8] data, +14 u8[2] 0.
  *   uint32_t  ww_rx(void)                 hand the frame in the exchange
- *                                         buffer to the meter; 1 if it was
- *                                         addressed to this meter and
- *                                         understood (a reply may or may not
- *                                         be queued: before the first window
- *                                         nothing is answered), else 0.
+ *                                         buffer to the meter; 1 if it is
+ *                                         addressed to this meter (its node,
+ *                                         or broadcast TIME) with a function
+ *                                         it listens to, else 0. Replies, if
+ *                                         any, are queued for ww_tx.
  *   uint32_t  ww_tx(void)                 if a frame is queued, copy it into
  *                                         the exchange buffer and return 1;
  *                                         else return 0 (buffer unchanged).
+ *                                         Frames of one message come out
+ *                                         consecutively, in order.
  *   double    ww_vrms(void)               last window, V      (0 before any)
  *   double    ww_irms(void)               last window, A
  *   double    ww_power(void)              last window, W (>0 import, <0 export)
  *   double    ww_frequency(void)          last window, Hz (0 if no voltage)
- *   uint32_t  ww_window_seq(void)         windows completed since ww_init
+ *   uint32_t  ww_window_seq(void)         windows completed since ww_boot
  *   double    ww_energy_import_wh(void)   import register, Wh
  *   double    ww_energy_export_wh(void)   export register, Wh
- *   uint32_t  ww_relay_on(void)           1 (relay commands come later)
+ *   uint32_t  ww_relay_on(void)           relay state (power-up: 1, on)
+ *   uint32_t  ww_stat(uint32_t which)     0 tx_fv: last FV sent
+ *                                         1 last FV accepted from the
+ *                                           aggregator (meter key)
+ *                                         2 rejected_mac
+ *                                         3 rejected_stale
+ *                                         4 rejected_malformed
+ *                                         5 rate_limited
+ *                                         6 boots
+ *                                         7 energy epoch
+ *                                         8 tx_dropped: whole messages that
+ *                                           did not fit the TX queue
+ *                                         9 identify: seconds left
+ *                                         10 last FV accepted in a broadcast
+ *                                           (group key)
+ *                                         other: 0
  *
  * Memory: linear memory is fixed at 2 pages (128 KiB, initial = maximum) and
  * never grows (no allocator), so typed-array views on memory.buffer stay
  * valid for the life of the instance. Layout: 16 KiB stack first (an
  * overflow traps instead of corrupting data), then static data. Pointers
  * (byte offsets) are 4-byte aligned: use
+ *   new Uint8Array(memory.buffer, ww_config(), 88)
  *   new Uint16Array(memory.buffer, ww_samples(), 2 * ww_sample_capacity())
  *   new DataView(memory.buffer, ww_frame(), 16)   (little-endian)
  *
- * Simulator loop: write n <= 1024 pairs, ww_feed(n); to ask for power, write a
- * remote frame {id: (0x18 << 6) | node, dlc: 4, flags: 2} and ww_rx(); then
- * while (ww_tx()) read the reply (DLC 4, int32 LE milliwatts).
+ * Simulator loop: write the page, ww_boot(1) (or the saved blob and
+ * ww_boot(0)); write n <= 1024 pairs, ww_feed(n); to poll, write a remote
+ * frame {id: 4 << 7 | node, dlc: 8, flags: 2} and ww_rx(); commands are
+ * data frames passed one by one to ww_rx(); while (ww_tx()) send the frame;
+ * if (ww_nv_dirty()) save the blob.
  */
 #include "meter.h"
 
@@ -70,7 +107,11 @@
 #define WW_SAMPLE_CAPACITY 1024u
 
 /* Prototypes (also the host-test interface). */
-WW_EXPORT(ww_init) void ww_init(uint32_t node_id);
+WW_EXPORT(ww_config) uint8_t *ww_config(void);
+WW_EXPORT(ww_nv) uint8_t *ww_nv(void);
+WW_EXPORT(ww_nv_size) uint32_t ww_nv_size(void);
+WW_EXPORT(ww_boot) uint32_t ww_boot(uint32_t factory);
+WW_EXPORT(ww_nv_dirty) uint32_t ww_nv_dirty(void);
 WW_EXPORT(ww_samples) adc_pair_t *ww_samples(void);
 WW_EXPORT(ww_sample_capacity) uint32_t ww_sample_capacity(void);
 WW_EXPORT(ww_feed) uint32_t ww_feed(uint32_t count);
@@ -85,17 +126,41 @@ WW_EXPORT(ww_window_seq) uint32_t ww_window_seq(void);
 WW_EXPORT(ww_energy_import_wh) double ww_energy_import_wh(void);
 WW_EXPORT(ww_energy_export_wh) double ww_energy_export_wh(void);
 WW_EXPORT(ww_relay_on) uint32_t ww_relay_on(void);
+WW_EXPORT(ww_stat) uint32_t ww_stat(uint32_t which);
 
 static meter_t g_meter;
+static uint8_t g_config[CONFIG_PAGE_SIZE] __attribute__((aligned(4)));
 static adc_pair_t g_samples[WW_SAMPLE_CAPACITY];
 static can_frame_t g_frame;
 
-void ww_init(uint32_t node_id)
+uint8_t *ww_config(void)
+{
+    return g_config;
+}
+
+/* The meter's own blob: written by the host before ww_boot (meter_boot
+ * copies it before it resets the meter), kept current by the core after. */
+uint8_t *ww_nv(void)
+{
+    return (uint8_t *)&g_meter.nv;
+}
+
+uint32_t ww_nv_size(void)
+{
+    return METER_NV_SIZE;
+}
+
+uint32_t ww_boot(uint32_t factory)
 {
     meter_config_t cfg;
-    meter_config_default(&cfg, (uint8_t)(node_id > 255u ? 0u : node_id));
-    (void)meter_init(&g_meter, &cfg);
+    meter_config_default(&cfg);
     g_frame = (can_frame_t){0};
+    return meter_boot(&g_meter, &cfg, g_config, factory != 0u ? NULL : &g_meter.nv) ? 1u : 0u;
+}
+
+uint32_t ww_nv_dirty(void)
+{
+    return meter_nv_take_dirty(&g_meter) ? 1u : 0u;
 }
 
 adc_pair_t *ww_samples(void)
@@ -182,5 +247,39 @@ double ww_energy_export_wh(void)
 
 uint32_t ww_relay_on(void)
 {
-    return 1u;
+    return g_meter.initialised && g_meter.relay_on ? 1u : 0u;
+}
+
+uint32_t ww_stat(uint32_t which)
+{
+    const meter_t *m = &g_meter;
+    if (!m->initialised) {
+        return 0u;
+    }
+    switch (which) {
+    case 0:
+        return m->tx_fv;
+    case 1:
+        return m->nv.rx_fv;
+    case 2:
+        return m->counters.rejected_mac;
+    case 3:
+        return m->counters.rejected_stale;
+    case 4:
+        return m->counters.rejected_malformed;
+    case 5:
+        return m->counters.rate_limited;
+    case 6:
+        return m->nv.boots;
+    case 7:
+        return m->nv.energy_epoch;
+    case 8:
+        return m->txq.dropped;
+    case 9:
+        return meter_identify_seconds_left(m);
+    case 10:
+        return m->nv.rx_group_fv;
+    default:
+        return 0u;
+    }
 }

@@ -105,7 +105,8 @@ export class MeterCore {
   }
 
   stat(which: MeterStat): number {
-    return this.#exports.ww_stat(which);
+    // wasm returns i32: counters of 2^31 and above would read negative.
+    return this.#exports.ww_stat(which) >>> 0;
   }
 
   /**
