@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
 import type { FakeSerialConfig } from './harness/fake-serial';
+import { toHex } from '../src/lib/meter/keys';
+import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 
-/** The e2e site's key (any 32 bytes; not the demo key, so the demo and the adapter never mix). */
-export const TEST_SITE_KEY_HEX = '5e'.repeat(32);
+/** The e2e site's key: the simulated test buses' one, not the demo key, so the two never mix. */
+export const TEST_SITE_KEY_HEX = toHex(TEST_SITE_KEY);
 
 const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
 const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));

@@ -78,7 +78,6 @@ describe('docs/wattwall.dbc', () => {
         const expected = signal.name === 'fv' ? message.fv : message.decoded[signal.name];
         if (signal.name.startsWith('uid_')) continue; // split for the DBC; the vectors hold one uid
         expect(raw(data, signal), `${signal.name}`).toBe(expected);
-        expect(Number.isFinite(raw(data, signal) * signal.factor)).toBe(true);
       }
     }
     // Every field of the record was found in some frame.

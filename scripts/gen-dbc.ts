@@ -10,15 +10,23 @@
  * protocol's layout rule, so each quantity is a plain multiplexed signal.
  */
 import { writeFileSync } from 'node:fs';
+import { FunctionCode } from '../src/lib/meter/ids';
+import { payloadLayouts } from '../src/lib/meter/records';
+import { frameCount } from '../src/lib/meter/segmentation';
+import { snakeCase } from '../src/lib/meter/vectors';
 
-interface Field {
+/** How a field is shown in CAN tools; where it lies comes from the codec (src/lib/meter/records.ts). */
+interface Presentation {
+  readonly factor?: number;
+  readonly unit?: string;
+  readonly comment?: string;
+}
+
+interface Field extends Presentation {
   readonly name: string;
   readonly offset: number;
   readonly bytes: number;
   readonly signed?: boolean;
-  readonly factor?: number;
-  readonly unit?: string;
-  readonly comment?: string;
 }
 
 interface MessageLayout {
@@ -32,101 +40,78 @@ interface MessageLayout {
 
 const FV_AND_MAC_BYTES = 12;
 
-/** The payload layouts of docs/protocol.md §4-5 (CONTROL is described by its opcode only). */
-export const LAYOUTS: readonly MessageLayout[] = [
-  { fn: 0, name: 'RELAY', sender: 'AGGREGATOR', payloadBytes: 1, comment: 'Switch the load relay (secured command).', fields: [{ name: 'state', offset: 0, bytes: 1, comment: '0 off, 1 on' }] },
-  { fn: 1, name: 'TIME', sender: 'AGGREGATOR', payloadBytes: 6, comment: 'The time; node 0 is the broadcast (secured command).', fields: [{ name: 'unix_ms', offset: 0, bytes: 6, unit: 'ms' }] },
-  // CONTROL's length (and so its multiplexor values) depends on the opcode: only the frame byte is described.
-  { fn: 2, name: 'CONTROL', sender: 'AGGREGATOR', payloadBytes: 34, comment: 'Thresholds, identify, clear energy, read history (secured command); the first payload byte is the opcode.', fields: [] },
-  {
-    fn: 3, name: 'ACK', sender: 'METER', payloadBytes: 11, comment: 'Result of a command (secured record).',
-    fields: [
-      { name: 'command_fv', offset: 0, bytes: 4 },
-      { name: 'function', offset: 4, bytes: 1 },
-      { name: 'opcode', offset: 5, bytes: 1 },
-      { name: 'result', offset: 6, bytes: 1, comment: '0 ok, 1 bad arguments, 2 not armed or expired, 3 mismatch, 4 busy, 5 authentication failed, 6 stale' },
-      { name: 'value', offset: 7, bytes: 4 },
-    ],
-  },
-  {
-    fn: 4, name: 'SNAPSHOT', sender: 'METER', payloadBytes: 28, comment: 'Live quantities of the last 10-cycle window (secured record, answer to a remote frame).',
-    fields: [
-      { name: 'time_s', offset: 0, bytes: 4, unit: 's' },
-      { name: 'time_cs', offset: 4, bytes: 1, factor: 0.01, unit: 's' },
-      { name: 'vrms', offset: 5, bytes: 2, factor: 0.01, unit: 'V', comment: 'OBIS 1-0:32.7.0' },
-      { name: 'p', offset: 7, bytes: 4, signed: true, factor: 0.001, unit: 'W', comment: 'active power, positive import; OBIS 1-0:1.7.0 minus 1-0:2.7.0' },
-      { name: 'irms', offset: 11, bytes: 2, factor: 0.001, unit: 'A', comment: 'OBIS 1-0:31.7.0' },
-      { name: 'flags', offset: 13, bytes: 1, comment: 'bit0 relay on, bit1 time valid, bit2 window flagged, bit3 no voltage' },
-      { name: 'n', offset: 14, bytes: 4, factor: 0.001, unit: 'var', comment: 'non-active power' },
-      { name: 'pf', offset: 18, bytes: 2, signed: true, factor: 0.0001, comment: 'OBIS 1-0:13.7.0' },
-      { name: 'f', offset: 21, bytes: 2, factor: 0.001, unit: 'Hz', comment: 'OBIS 1-0:14.7.0' },
-      { name: 'thd_v', offset: 23, bytes: 2, factor: 0.01, unit: '%', comment: '655.35 = not measured; OBIS 1-0:32.7.124' },
-      { name: 'thd_i', offset: 25, bytes: 2, factor: 0.01, unit: '%', comment: '655.35 = not measured; OBIS 1-0:31.7.124' },
-    ],
-  },
-  {
-    fn: 5, name: 'ENERGY', sender: 'METER', payloadBytes: 23, comment: 'Energy registers (secured record, answer to a remote frame).',
-    fields: [
-      { name: 'import_mwh', offset: 0, bytes: 6, factor: 0.001, unit: 'Wh', comment: 'OBIS 1-0:1.8.0' },
-      { name: 'flags', offset: 6, bytes: 1 },
-      { name: 'export_mwh', offset: 7, bytes: 6, factor: 0.001, unit: 'Wh', comment: 'OBIS 1-0:2.8.0' },
-      { name: 'time_s', offset: 14, bytes: 4, unit: 's' },
-      { name: 'epoch', offset: 18, bytes: 2 },
-      { name: 'boots', offset: 21, bytes: 2 },
-    ],
-  },
-  {
-    fn: 6, name: 'STATUS', sender: 'METER', payloadBytes: 35, comment: 'Meter status (secured record, answer to a remote frame).',
-    fields: [
-      { name: 'protocol', offset: 0, bytes: 1 },
-      { name: 'firmware', offset: 1, bytes: 2 },
-      { name: 'build', offset: 3, bytes: 2 },
-      { name: 'flags', offset: 5, bytes: 1, comment: 'bit0 relay on, bit1 time valid, bit2 identifying, bit3 command lockout' },
-      { name: 'tec', offset: 6, bytes: 1 },
-      { name: 'uid_0', offset: 7, bytes: 7 },
-      { name: 'uid_1', offset: 14, bytes: 5 },
-      { name: 'boots', offset: 19, bytes: 2 },
-      { name: 'uptime_s', offset: 21, bytes: 4, unit: 's' },
-      { name: 'rejected_mac', offset: 25, bytes: 2 },
-      { name: 'rec', offset: 27, bytes: 1 },
-      { name: 'rejected_stale', offset: 28, bytes: 2 },
-      { name: 'rejected_malformed', offset: 30, bytes: 2 },
-      { name: 'rate_limited', offset: 32, bytes: 2 },
-    ],
-  },
-  {
-    fn: 7, name: 'AGGREGATE', sender: 'METER', payloadBytes: 42, comment: 'One 10-minute aggregate (secured record).',
-    fields: [
-      { name: 'start_s', offset: 0, bytes: 4, unit: 's' },
-      { name: 'flags', offset: 4, bytes: 1 },
-      { name: 'f_mean', offset: 5, bytes: 2, factor: 0.001, unit: 'Hz' },
-      { name: 'p_mean', offset: 7, bytes: 4, signed: true, factor: 0.001, unit: 'W' },
-      { name: 'vrms_mean', offset: 11, bytes: 2, factor: 0.01, unit: 'V' },
-      { name: 'p_min', offset: 14, bytes: 4, signed: true, factor: 0.001, unit: 'W' },
-      { name: 'vrms_min', offset: 18, bytes: 2, factor: 0.01, unit: 'V' },
-      { name: 'p_max', offset: 21, bytes: 4, signed: true, factor: 0.001, unit: 'W' },
-      { name: 'vrms_max', offset: 25, bytes: 2, factor: 0.01, unit: 'V' },
-      { name: 'import_mwh', offset: 28, bytes: 4, factor: 0.001, unit: 'Wh' },
-      { name: 'thd_v', offset: 32, bytes: 2, factor: 0.01, unit: '%' },
-      { name: 'export_mwh', offset: 35, bytes: 4, factor: 0.001, unit: 'Wh' },
-      { name: 'thd_i', offset: 39, bytes: 2, factor: 0.01, unit: '%' },
-    ],
-  },
-  {
-    fn: 8, name: 'EVENT', sender: 'METER', payloadBytes: 16, comment: 'One dip, swell or interruption (secured record).',
-    fields: [
-      { name: 'start_s', offset: 0, bytes: 4, unit: 's' },
-      { name: 'seq', offset: 4, bytes: 2 },
-      { name: 'kind', offset: 6, bytes: 1, comment: '1 dip, 2 swell, 3 interruption' },
-      { name: 'duration_ms', offset: 7, bytes: 4, unit: 'ms' },
-      { name: 'start_ms', offset: 11, bytes: 2, unit: 'ms' },
-      { name: 'extreme', offset: 14, bytes: 2, factor: 0.01, unit: 'V' },
-    ],
-  },
+const MESSAGES: readonly { fn: number; name: string; sender: 'AGGREGATOR' | 'METER'; comment: string }[] = [
+  { fn: FunctionCode.RELAY, name: 'RELAY', sender: 'AGGREGATOR', comment: 'Switch the load relay (secured command).' },
+  { fn: FunctionCode.TIME, name: 'TIME', sender: 'AGGREGATOR', comment: 'The time; node 0 is the broadcast (secured command).' },
+  { fn: FunctionCode.CONTROL, name: 'CONTROL', sender: 'AGGREGATOR', comment: 'Thresholds, identify, clear energy, read history (secured command); the first payload byte is the opcode.' },
+  { fn: FunctionCode.ACK, name: 'ACK', sender: 'METER', comment: 'Result of a command (secured record).' },
+  { fn: FunctionCode.SNAPSHOT, name: 'SNAPSHOT', sender: 'METER', comment: 'Live quantities of the last 10-cycle window (secured record, answer to a remote frame).' },
+  { fn: FunctionCode.ENERGY, name: 'ENERGY', sender: 'METER', comment: 'Energy registers (secured record, answer to a remote frame).' },
+  { fn: FunctionCode.STATUS, name: 'STATUS', sender: 'METER', comment: 'Meter status (secured record, answer to a remote frame).' },
+  { fn: FunctionCode.AGGREGATE, name: 'AGGREGATE', sender: 'METER', comment: 'One 10-minute aggregate (secured record).' },
+  { fn: FunctionCode.EVENT, name: 'EVENT', sender: 'METER', comment: 'One dip, swell or interruption (secured record).' },
 ];
 
-function frameCount(payloadBytes: number): number {
-  return Math.ceil((payloadBytes + FV_AND_MAC_BYTES) / 7);
+const VOLTS = { factor: 0.01, unit: 'V' };
+const WATTS = { factor: 0.001, unit: 'W' };
+const WATT_HOURS = { factor: 0.001, unit: 'Wh' };
+const THD = { factor: 0.01, unit: '%', comment: '655.35 = not measured' };
+
+/**
+ * Scale, unit and comment by `MESSAGE.field`, else by field name (snake_case, as in
+ * docs/protocol.md); raw integers otherwise.
+ */
+const PRESENTATION: Readonly<Record<string, Presentation>> = {
+  'SNAPSHOT.flags': { comment: 'bit0 relay on, bit1 time valid, bit2 window flagged, bit3 no voltage' },
+  'SNAPSHOT.thd_v': { ...THD, comment: '655.35 = not measured; OBIS 1-0:32.7.124' },
+  'SNAPSHOT.thd_i': { ...THD, comment: '655.35 = not measured; OBIS 1-0:31.7.124' },
+  'STATUS.flags': { comment: 'bit0 relay on, bit1 time valid, bit2 identifying, bit3 command lockout' },
+  'AGGREGATE.import_mwh': { ...WATT_HOURS, comment: 'within the interval' },
+  'AGGREGATE.export_mwh': { ...WATT_HOURS, comment: 'within the interval' },
+  state: { comment: '0 off, 1 on' },
+  unix_ms: { unit: 'ms' },
+  result: { comment: '0 ok, 1 bad arguments, 2 not armed or expired, 3 mismatch, 4 busy, 5 authentication failed, 6 stale' },
+  time_s: { unit: 's' },
+  time_cs: { factor: 0.01, unit: 's' },
+  vrms: { ...VOLTS, comment: 'OBIS 1-0:32.7.0' },
+  p: { ...WATTS, comment: 'active power, positive import; OBIS 1-0:1.7.0 minus 1-0:2.7.0' },
+  irms: { factor: 0.001, unit: 'A', comment: 'OBIS 1-0:31.7.0' },
+  n: { factor: 0.001, unit: 'var', comment: 'non-active power' },
+  pf: { factor: 0.0001, comment: 'OBIS 1-0:13.7.0' },
+  f: { factor: 0.001, unit: 'Hz', comment: 'OBIS 1-0:14.7.0' },
+  thd_v: THD,
+  thd_i: THD,
+  import_mwh: { ...WATT_HOURS, comment: 'OBIS 1-0:1.8.0' },
+  export_mwh: { ...WATT_HOURS, comment: 'OBIS 1-0:2.8.0' },
+  uptime_s: { unit: 's' },
+  start_s: { unit: 's' },
+  f_mean: { factor: 0.001, unit: 'Hz' },
+  p_mean: WATTS,
+  p_min: WATTS,
+  p_max: WATTS,
+  vrms_mean: VOLTS,
+  vrms_min: VOLTS,
+  vrms_max: VOLTS,
+  kind: { comment: '1 dip, 2 swell, 3 interruption' },
+  duration_ms: { unit: 'ms' },
+  start_ms: { unit: 'ms' },
+  extreme: VOLTS,
+};
+
+/** The wire layouts of the codec, with the uid split in two signals (a DBC signal holds at most 64 bits). */
+export function layouts(): MessageLayout[] {
+  const payloads = payloadLayouts();
+  return MESSAGES.map((m) => {
+    const payload = payloads[m.name];
+    // CONTROL's length (and so its multiplexor values) depends on the opcode: only its frame byte is described.
+    if (!payload) return { ...m, payloadBytes: payloads.CLEAR_ENERGY_CONFIRM?.length ?? 0, fields: [] };
+    const fields = payload.fields.flatMap((f): Field[] => {
+      const name = snakeCase(f.name);
+      if (f.type === 'uid') return [{ name: 'uid_0', offset: f.offset, bytes: 7 }, { name: 'uid_1', offset: f.offset + 7, bytes: f.size - 7 }];
+      return [{ name, offset: f.offset, bytes: f.size, signed: f.type.startsWith('i'), ...(PRESENTATION[`${m.name}.${name}`] ?? PRESENTATION[name]) }];
+    });
+    return { ...m, payloadBytes: payload.length, fields };
+  });
 }
 
 function signal(field: Field, mux: number, frameOffset: number): string {
@@ -152,10 +137,10 @@ export function dbc(nodes: readonly number[]): string {
   const comments: string[] = [];
   // Node 0 is the broadcast address: only TIME travels there.
   for (const node of [0, ...nodes]) {
-    for (const layout of LAYOUTS) {
+    for (const layout of layouts()) {
       if (node === 0 && layout.name !== 'TIME') continue;
       const id = (layout.fn << 7) | node;
-      const frames = frameCount(layout.payloadBytes);
+      const frames = frameCount(layout.payloadBytes + FV_AND_MAC_BYTES);
       const last = frames - 1;
       out.push(`BO_ ${id} ${layout.name}_${node}: 8 ${layout.sender}`);
       out.push(' SG_ frame M : 0|8@1+ (1,0) [0|255] "" Vector__XXX');

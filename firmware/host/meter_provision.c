@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "proto.h"
 #include "secure.h"
 
@@ -27,34 +28,10 @@ static void usage(FILE *out)
           out);
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Exactly 2 * n hex digits. */
 static int parse_hex(const char *text, uint8_t *out, size_t n)
 {
-    if (strlen(text) != 2 * n) {
-        return 0;
-    }
-    for (size_t k = 0; k < n; k++) {
-        int hi = hex_digit(text[2 * k]), lo = hex_digit(text[2 * k + 1]);
-        if (hi < 0 || lo < 0) {
-            return 0;
-        }
-        out[k] = (uint8_t)(hi << 4 | lo);
-    }
-    return 1;
+    return strlen(text) == 2 * n && hex_decode(text, out, n) == n;
 }
 
 static int parse_node(const char *text, uint8_t *node)
