@@ -251,13 +251,7 @@ export class SlcanAdapterEmulator {
     this.#clockOffsetNs = options.clockOffsetNs ?? 0;
     const packets = options.packets ?? 'usb';
     this.#random = packets === 'usb' ? undefined : seededRandom(packets.randomCutsSeed);
-    this.#node = bus.attach(`slcan adapter (${this.flavour.name})`);
-    this.#node.onReceive = (frame, endTimeNs) => this.#fromBus(frame, endTimeNs);
-    this.#node.onTransmitted = () => {
-      this.#txInFlight = false;
-      this.controller.transmitted();
-      this.#nextTransmit();
-    };
+    this.#node = this.#joinBus();
     this.controller.listen({ state: (state) => this.#stateChanged(state), busError: () => (this.#flags |= this.#errorFlag()) });
     const device = {
       fromHost: (bytes: Uint8Array) => this.#fromHost(bytes),
@@ -324,6 +318,7 @@ export class SlcanAdapterEmulator {
     this.#command = [];
     this.#commandOverflow = false;
     this.#recoveryCancel?.();
+    this.#leaveBus();
     this.controller.stop();
   }
 
@@ -437,6 +432,7 @@ export class SlcanAdapterEmulator {
   #close(): void {
     this.#mode = 'closed';
     this.#txQueue = [];
+    this.#leaveBus();
     this.#recoveryCancel?.();
     this.controller.stop();
   }
@@ -450,6 +446,25 @@ export class SlcanAdapterEmulator {
     }
     this.#transmit(parsed.frame);
     if (this.flavour.acknowledges) this.#send(parsed.frame.extended ? 'Z\r' : 'z\r');
+  }
+
+  #joinBus(): BusNode {
+    const node = this.#bus.attach(`slcan adapter (${this.flavour.name})`);
+    node.onReceive = (frame, endTimeNs) => this.#fromBus(frame, endTimeNs);
+    node.onTransmitted = () => {
+      this.#txInFlight = false;
+      this.controller.transmitted();
+      this.#nextTransmit();
+    };
+    return node;
+  }
+
+  /** Bus-off, or the channel closed: the controller leaves the bus, a frame it was sending is lost. */
+  #leaveBus(): void {
+    if (!this.#txInFlight) return;
+    this.#node.detach();
+    this.#txInFlight = false;
+    this.#node = this.#joinBus();
   }
 
   #transmit(frame: CanFrame): void {
@@ -506,6 +521,7 @@ export class SlcanAdapterEmulator {
   #stateChanged(state: string): void {
     if (state === 'bus-off') {
       this.#txQueue = [];
+      this.#leaveBus();
       if (this.flavour.automaticBusOffRecovery) {
         const delayNs = (BUS_OFF_RECOVERY_BITS * 1e9) / this.#bus.bitrate;
         this.#recoveryCancel = this.#scheduler.after(delayNs, () => {
