@@ -4,8 +4,11 @@
  * clock, and error frames (linux/can/error.h). Facts from shared/reference/can-adapters.md §2; all
  * multi-byte fields are little-endian (candleLight ignores the byte-order request).
  */
+import { CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_RTR_FLAG, CAN_SFF_MASK, decodeErrorFrame, type ErrorInfo } from '../error-frame';
 import { type CanFrame, validated } from '../frame';
-import type { BusErrorKind, BusState } from '../transport';
+import type { BusState } from '../transport';
+
+export { CAN_EFF_FLAG, CAN_EFF_MASK, CAN_ERR_FLAG, CAN_RTR_FLAG, CAN_SFF_MASK, CanError, CanErrorCrtl, CanErrorProt, decodeErrorFrame, type ErrorInfo } from '../error-frame';
 
 /** Control requests (bRequest), vendor type, recipient interface. */
 export const GsRequest = {
@@ -43,11 +46,6 @@ export const GsMode = { RESET: 0, START: 1 } as const;
 
 /** echo_id of frames the device received from the bus (not echoes of ours). */
 export const ECHO_ID_RX = 0xffffffff;
-export const CAN_EFF_FLAG = 0x80000000;
-export const CAN_RTR_FLAG = 0x40000000;
-export const CAN_ERR_FLAG = 0x20000000;
-export const CAN_EFF_MASK = 0x1fffffff;
-export const CAN_SFF_MASK = 0x7ff;
 /** flags byte of a host frame. */
 export const GS_FLAG_OVERFLOW = 0x01;
 
@@ -218,17 +216,6 @@ export function encodeHostFrame(frame: CanFrame, echoId: number, channel = 0): U
   return out;
 }
 
-export interface ErrorInfo {
-  /** The controller state the frame reports, if it reports one. */
-  readonly state?: BusState;
-  readonly kinds: readonly BusErrorKind[];
-  readonly txErrors?: number;
-  readonly rxErrors?: number;
-  /** The controller came back from bus-off. */
-  readonly restarted: boolean;
-  readonly description: string;
-}
-
 export type HostFrame =
   | { readonly kind: 'frame'; readonly echoId: number; readonly frame: CanFrame; readonly channel: number; readonly overflow: boolean; readonly timestampUs?: number }
   | { readonly kind: 'error'; readonly echoId: number; readonly error: ErrorInfo; readonly channel: number; readonly overflow: boolean; readonly timestampUs?: number }
@@ -255,78 +242,6 @@ export function decodeHostFrame(bytes: Uint8Array, timestamps: boolean): HostFra
   return { kind: 'frame', echoId, frame, channel, overflow, ...stamp };
 }
 
-/** Error classes of can_id (linux/can/error.h). */
-export const CanError = {
-  TX_TIMEOUT: 0x001,
-  LOSTARB: 0x002,
-  CRTL: 0x004,
-  PROT: 0x008,
-  TRX: 0x010,
-  ACK: 0x020,
-  BUSOFF: 0x040,
-  BUSERROR: 0x080,
-  RESTARTED: 0x100,
-  CNT: 0x200,
-} as const;
-
-/** data[1] of a CRTL error. */
-export const CanErrorCrtl = { RX_OVERFLOW: 0x01, TX_OVERFLOW: 0x02, RX_WARNING: 0x04, TX_WARNING: 0x08, RX_PASSIVE: 0x10, TX_PASSIVE: 0x20, ACTIVE: 0x40 } as const;
-/** data[2] of a PROT error. */
-export const CanErrorProt = { BIT: 0x01, FORM: 0x02, STUFF: 0x04, BIT0: 0x08, BIT1: 0x10, OVERLOAD: 0x20, ACTIVE: 0x40, TX: 0x80 } as const;
-
-export function decodeErrorFrame(canId: number, data: Uint8Array): ErrorInfo {
-  const cls = canId & CAN_EFF_MASK;
-  const kinds: BusErrorKind[] = [];
-  const parts: string[] = [];
-  let state: BusState | undefined;
-  const crtl = data[1] ?? 0;
-  const prot = data[2] ?? 0;
-  if (cls & CanError.BUSOFF) {
-    state = 'bus-off';
-    parts.push('bus-off');
-  }
-  if (cls & CanError.CRTL) {
-    if (crtl & CanErrorCrtl.RX_OVERFLOW) {
-      kinds.push('rx-overflow');
-      parts.push('controller receive overflow');
-    }
-    if (crtl & CanErrorCrtl.TX_OVERFLOW) {
-      kinds.push('tx-overflow');
-      parts.push('controller transmit overflow');
-    }
-    if (crtl & (CanErrorCrtl.RX_PASSIVE | CanErrorCrtl.TX_PASSIVE)) state ??= 'error-passive';
-    else if (crtl & (CanErrorCrtl.RX_WARNING | CanErrorCrtl.TX_WARNING)) state ??= 'error-warning';
-    else if (crtl & CanErrorCrtl.ACTIVE) state ??= 'error-active';
-    if (state && state !== 'bus-off') parts.push(state);
-  }
-  if (cls & CanError.PROT) {
-    const kind: BusErrorKind = prot & (CanErrorProt.BIT | CanErrorProt.BIT0 | CanErrorProt.BIT1) ? 'bit' : prot & CanErrorProt.FORM ? 'form' : prot & CanErrorProt.STUFF ? 'stuff' : 'bus-error';
-    // Location 0x08 (CRC sequence) or 0x18 (CRC delimiter) makes it a CRC error.
-    const location = data[3] ?? 0;
-    kinds.push(location === 0x08 || location === 0x18 ? 'crc' : kind);
-    parts.push(`protocol error (type 0x${hex(prot)}, location 0x${hex(location)})`);
-  }
-  if (cls & CanError.ACK) {
-    kinds.push('ack');
-    parts.push('no acknowledgement');
-  }
-  if (cls & CanError.BUSERROR && !(cls & (CanError.PROT | CanError.ACK))) {
-    kinds.push('bus-error');
-    parts.push('bus error');
-  }
-  if (cls & CanError.TX_TIMEOUT) {
-    kinds.push('other');
-    parts.push('transmit timeout');
-  }
-  const restarted = (cls & CanError.RESTARTED) !== 0;
-  if (restarted) {
-    state = 'error-active';
-    parts.push('restarted after bus-off');
-  }
-  const counters = cls & CanError.CNT ? { txErrors: data[6] ?? 0, rxErrors: data[7] ?? 0 } : {};
-  return { ...(state ? { state } : {}), kinds, ...counters, restarted, description: parts.join(', ') || `error class 0x${cls.toString(16)}` };
-}
-
 /** An error frame as the device sends it, for the emulator and tests. */
 export function encodeErrorFrame(classes: number, data: ArrayLike<number>, timestampUs?: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(timestampUs === undefined ? HOST_FRAME_BYTES : HOST_FRAME_TIMESTAMP_BYTES);
@@ -337,8 +252,4 @@ export function encodeErrorFrame(classes: number, data: ArrayLike<number>, times
   out.set(Array.from(data).slice(0, 8), 12);
   if (timestampUs !== undefined) view.setUint32(20, timestampUs >>> 0, true);
   return out;
-}
-
-function hex(value: number): string {
-  return value.toString(16).toUpperCase().padStart(2, '0');
 }
