@@ -175,6 +175,8 @@ export interface AdapterConnectionOptions extends AdapterOpenOptions {
   readonly retryDelaysMs?: readonly number[];
   /** Wait after a `connect` event before opening (a fresh device may refuse for a moment), ms. */
   readonly connectDelayMs?: number;
+  /** Applied to each driver's transport as it opens (the bus monitor's tee goes here). */
+  readonly wrap?: (transport: CanTransport) => CanTransport;
   /** The opener, replaceable for tests of the connection logic alone. */
   readonly open?: (kind: AdapterKind, device: AdapterDevice, options: AdapterOpenOptions) => Promise<CanTransport>;
 }
@@ -273,6 +275,7 @@ export class AdapterConnection {
       let inner: CanTransport;
       try {
         inner = await open(this.target.kind, device, this.#options);
+        if (this.#options.wrap) inner = this.#options.wrap(inner);
       } catch (error) {
         if (this.#isClosed()) return;
         const detail = error instanceof AdapterOpenError ? error.userMessage : errorMessage(error);

@@ -48,6 +48,8 @@ export type TransportEvent =
        * only grows; its origin is arbitrary (the first stamped frame of the session, or boot).
        */
       readonly deviceTimeUs?: number;
+      /** 'tx': a frame this host sent, reported back (a replayed capture's own frames); default 'rx'. */
+      readonly direction?: 'rx' | 'tx';
     }
   | { readonly type: 'status'; readonly status: LinkStatus; readonly reason?: DisconnectReason; readonly detail?: string }
   /** The controller's fault confinement state changed, or its error counters were read. */
