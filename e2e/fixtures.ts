@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
-import type { FakeSerialConfig } from './harness/fake-serial';
+import type { FakeAdapterConfig } from './harness/fake-adapters';
 import { toHex } from '../src/lib/meter/keys';
 import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 
@@ -10,17 +10,29 @@ import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 export const TEST_SITE_KEY_HEX = toHex(TEST_SITE_KEY);
 
 const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
-const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));
+const harnessPath = fileURLToPath(new URL('./.build/fake-adapters.js', import.meta.url));
 
-/** Installs the fake navigator.serial (emulated slcan adapter on a virtual bus) before the app loads. */
-export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64' | 'siteKeyHex'>): Promise<void> {
-  const full: FakeSerialConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
-  await page.addInitScript((c) => {
-    window.__fakeSerialConfig = c;
-    // The installation's site key, as the meters on this bus were provisioned with it.
-    localStorage.setItem('wattwall.site-key', c.siteKeyHex);
-  }, full);
+/**
+ * Installs the fake navigator.serial and navigator.usb (an emulated adapter on a virtual bus of
+ * simulated meters) before the app loads.
+ */
+export async function installFakeAdapter(page: Page, config: Omit<FakeAdapterConfig, 'wasmBase64' | 'siteKeyHex'>, remembered?: object): Promise<void> {
+  const full: FakeAdapterConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
+  await page.addInitScript(
+    ({ c, r }) => {
+      window.__fakeAdapterConfig = c;
+      // The installation's site key, as the meters on this bus were provisioned with it.
+      localStorage.setItem('wattwall.site-key', c.siteKeyHex);
+      if (r) localStorage.setItem('wattwall.adapter', JSON.stringify(r));
+    },
+    { c: full, r: remembered },
+  );
   await page.addInitScript({ path: harnessPath });
+}
+
+/** The slcan adapter as a serial port (the fixture of the first end-to-end tests). */
+export async function installFakeSerial(page: Page, config: Omit<FakeAdapterConfig, 'wasmBase64' | 'siteKeyHex' | 'adapter'>): Promise<void> {
+  await installFakeAdapter(page, { ...config, adapter: 'slcan-serial' });
 }
 
 /** The number a power tile shows, in watts ("2,000 W", "-1,500 W", "12.3 kW"). */

@@ -5,13 +5,12 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { Aggregator, type SnapshotReading } from '../lib/aggregator/aggregator';
 import { loadOrCreateSiteKey, persistentSite } from '../lib/aggregator/site';
-import type { LinkStatus } from '../lib/can/transport';
-import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
-import { grantedSlcanPorts, pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
+import type { CanTransport, LinkStatus } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
+import { AdapterState } from './adapter.svelte';
 
-export type SourceKind = 'demo' | 'serial';
+export type SourceKind = 'demo' | 'adapter';
 
 export interface MeterTileState {
   readonly node: number;
@@ -34,32 +33,25 @@ export class BusSession {
   error = $state<string | undefined>(undefined);
   bitrate = $state(125_000);
   readonly meters = new SvelteMap<number, MeterTileState>();
+  /** The USB adapter: picking, reconnecting, the bus monitor. Its transports arrive through onTransport. */
+  readonly adapter = new AdapterState({ bitrate: () => this.bitrate });
 
   #aggregator: Aggregator | undefined;
   #names = new Map<number, string>();
   #stopDemo: (() => void) | undefined;
 
-  get webSerialSupported(): boolean {
-    return webSerial() !== undefined;
+  constructor() {
+    this.adapter.onTransport((transport) => void this.#useAdapter(transport));
   }
 
   get sortedMeters(): MeterTileState[] {
     return [...this.meters.values()].sort((a, b) => a.node - b.node);
   }
 
-  /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
+  /** At start: the adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
-    const serial = webSerial();
-    const [port] = serial ? await grantedSlcanPorts(serial).catch(() => []) : [];
-    if (port) {
-      try {
-        await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
-        return;
-      } catch (error) {
-        this.#fail(error);
-      }
-    }
-    await this.connectDemo();
+    if (await this.adapter.resume().catch(() => false)) return;
+    if (!this.#aggregator) await this.connectDemo();
   }
 
   /** The simulated household: the app's default when no adapter is connected. */
@@ -84,28 +76,28 @@ export class BusSession {
         nvStore: keyValueNvStore(localStorage, 'wattwall.demo.meter-nv'),
       });
       demo.start();
+      const transport = await this.adapter.openDemo(demo.port, 'Demo bus (simulated meters)');
+      // The remembered adapter was plugged in while the demo loaded: it has the bus now.
+      if (this.#aggregator) {
+        demo.stop();
+        await transport.close();
+        return;
+      }
       this.#stopDemo = () => demo.stop();
       this.#names = new Map(scenario.meters.map((m) => [m.nodeId, m.name]));
-      await this.#attach(demo.port, 'demo', 'Demo bus (simulated meters)', DEMO_SITE_KEY);
+      await this.#attach(transport, 'demo', DEMO_SITE_KEY);
     } catch (error) {
       this.#fail(error);
     }
   }
 
-  /** Asks the browser for an slcan adapter (user gesture required) and opens it. */
-  async connectSerial(): Promise<void> {
-    const serial = webSerial();
-    if (!serial) {
-      this.error = 'This browser has no Web Serial. Use Chrome or Edge on a computer, or the demo bus.';
-      return;
-    }
+  /** An adapter transport from AdapterState (picked, or plugged back in): it replaces whatever runs. */
+  async #useAdapter(transport: CanTransport): Promise<void> {
+    await this.disconnect();
     this.error = undefined;
+    this.#names = new Map();
     try {
-      const port = await pickSlcanPort(serial);
-      if (!port) return;
-      await this.disconnect();
-      this.#names = new Map();
-      await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
+      await this.#attach(transport, 'adapter', loadOrCreateSiteKey(localStorage));
     } catch (error) {
       this.#fail(error);
     }
@@ -121,11 +113,10 @@ export class BusSession {
     this.source = undefined;
   }
 
-  async #attach(port: SerialPortLike, source: SourceKind, label: string, siteKey: Uint8Array): Promise<void> {
+  async #attach(transport: CanTransport, source: SourceKind, siteKey: Uint8Array): Promise<void> {
     this.source = source;
-    this.adapterLabel = label;
+    this.adapterLabel = transport.label;
     const site = await persistentSite(siteKey, localStorage);
-    const transport = await openSlcanTransport(port, { bitrate: this.bitrate, label });
     const aggregator = new Aggregator(transport, site);
     aggregator.subscribe({
       link: (status, detail) => {

@@ -131,6 +131,28 @@ export async function findGranted(target: RememberedAdapter, apis: AdapterApis):
   }
 }
 
+/**
+ * An adapter the browser granted on an earlier visit when nothing is remembered (an older version
+ * of the app remembered nothing but Chrome's permission): the first known slcan port, else the
+ * first known USB adapter.
+ */
+export async function anyGrantedAdapter(apis: AdapterApis): Promise<{ kind: AdapterKind; device: AdapterDevice } | undefined> {
+  try {
+    for (const port of (await apis.serial?.getPorts()) ?? []) {
+      const info = port.getInfo();
+      if ((port as { connected?: boolean }).connected !== false && knownAdapter(info.usbVendorId, info.usbProductId)?.kinds.includes('slcan-serial')) return { kind: 'slcan-serial', device: port };
+    }
+    for (const device of (await apis.usb?.getDevices()) ?? []) {
+      const known = knownAdapter(device.vendorId, device.productId);
+      if (known?.driver === 'gs_usb') return { kind: 'gs-usb', device };
+      if (known?.kinds.includes('slcan-usb')) return { kind: 'slcan-usb', device };
+    }
+  } catch {
+    // an API that fails to list is as good as none
+  }
+  return undefined;
+}
+
 export interface PickOptions {
   /** List every serial port or USB device, not only the known adapters (for clones with other ids). */
   readonly anyDevice?: boolean;

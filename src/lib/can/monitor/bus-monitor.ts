@@ -213,8 +213,11 @@ export class BusMonitor {
 
   #add(entry: Omit<MonitorEntry, 'seq'>): void {
     const full: MonitorEntry = { seq: this.#seq++, ...entry };
-    if (this.#stats.firstUs === undefined || entry.timeUs < this.#stats.firstUs) this.#stats.firstUs = entry.timeUs;
-    if (this.#stats.lastUs === undefined || entry.timeUs > this.#stats.lastUs) this.#stats.lastUs = entry.timeUs;
+    // Status and warnings carry the host's time, which means nothing in a replay: they set no bounds.
+    if (entry.kind !== 'status' && entry.kind !== 'warning') {
+      if (this.#stats.firstUs === undefined || entry.timeUs < this.#stats.firstUs) this.#stats.firstUs = entry.timeUs;
+      if (this.#stats.lastUs === undefined || entry.timeUs > this.#stats.lastUs) this.#stats.lastUs = entry.timeUs;
+    }
     if (this.#ring.length < this.#capacity) this.#ring.push(full);
     else {
       this.#ring[this.#head] = full;
