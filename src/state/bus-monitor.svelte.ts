@@ -10,6 +10,11 @@ import { teeToMonitor } from '../lib/can/monitor/tee';
 import { replayTransport } from '../lib/can/replay';
 import type { CanTransport } from '../lib/can/transport';
 
+/** "1 line could not be read", "3 lines could not be read". */
+export function linesUnread(count: number): string {
+  return `${count} line${count === 1 ? '' : 's'} could not be read`;
+}
+
 export type MonitorFilter = 'all' | 'frames' | 'protocol' | 'errors';
 
 /** Rows drawn at most; the full history (20 000 entries) stays in the monitor for export. */
@@ -117,7 +122,7 @@ export class BusMonitorState {
     const { entries, problems } = parseCandump(text);
     this.importProblems = problems;
     if (entries.length === 0) {
-      this.importMessage = problems.length > 0 ? `${name}: no frame could be read (${problems.length} bad lines)` : `${name}: the file holds no frames`;
+      this.importMessage = problems.length > 0 ? `${name}: no frame could be read (${linesUnread(problems.length)})` : `${name}: the file holds no frames`;
       return;
     }
     const captured = new BusMonitor({ bitrate: this.live.bitrate, capacity: Math.max(20_000, entries.length + 16), now: () => 0 });
@@ -127,7 +132,7 @@ export class BusMonitorState {
     }
     this.#captured = captured;
     this.capture = name;
-    this.importMessage = `${name}: ${entries.length} entries${problems.length > 0 ? `, ${problems.length} lines could not be read` : ''}`;
+    this.importMessage = `${name}: ${entries.length} entries${problems.length > 0 ? `, ${linesUnread(problems.length)}` : ''}`;
     this.refresh();
   }
 
