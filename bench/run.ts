@@ -3,12 +3,15 @@ import { fileURLToPath } from 'node:url';
 import { Figures } from './figures';
 import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
+import { benchDriverDecoding, benchFullLoad } from './drivers';
 import { benchFirmware } from './firmware';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
 await benchBus(figures);
 await benchAppPoll(figures);
+await benchDriverDecoding(figures);
+await benchFullLoad(figures);
 benchBundle(figures);
 benchFirmware(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));

@@ -11,6 +11,7 @@
  * before the unplug is worth nothing after it.
  */
 import { errorMessage } from '../errors';
+import { EventSource } from './event-source';
 import { type CanFrame, validated } from './frame';
 import { openGsUsbTransport } from './gs-usb/transport';
 import { type AdapterKind, kindInfo, knownAdapter, serialFilters, usbFilters } from './registry';
@@ -353,7 +354,7 @@ class ReconnectingTransport implements CanTransport {
   readonly fromBus: ReadableStream<TransportEvent>;
   readonly toBus: WritableStream<CanFrame>;
   #label: string;
-  #events!: ReadableStreamDefaultController<TransportEvent>;
+  readonly #events: EventSource<TransportEvent>;
   #toBusController!: WritableStreamDefaultController;
   #inner: CanTransport | undefined;
   #writer: WritableStreamDefaultWriter<CanFrame> | undefined;
@@ -365,12 +366,8 @@ class ReconnectingTransport implements CanTransport {
   constructor(label: string, close: () => Promise<void>) {
     this.#label = label;
     this.#close = close;
-    this.fromBus = new ReadableStream<TransportEvent>({
-      start: (controller) => {
-        this.#events = controller;
-      },
-      cancel: () => this.#close(),
-    });
+    this.#events = new EventSource<TransportEvent>(() => this.#close());
+    this.fromBus = this.#events.stream;
     this.toBus = new WritableStream<CanFrame>({
       start: (controller) => {
         this.#toBusController = controller;
@@ -409,6 +406,7 @@ class ReconnectingTransport implements CanTransport {
             continue;
           }
           this.#emit(event);
+          await this.#events.room();
         }
       } catch (error) {
         ending = { reason: 'read-error', detail: errorMessage(error) };
@@ -426,6 +424,7 @@ class ReconnectingTransport implements CanTransport {
 
   /** Stops forwarding from the current driver, which is about to be closed by the user. */
   detach(): void {
+    this.#events.unblock();
     this.#inner = undefined;
     this.#writer?.releaseLock();
     this.#writer = undefined;
@@ -435,11 +434,7 @@ class ReconnectingTransport implements CanTransport {
     if (this.#finished) return;
     this.#finished = true;
     this.#emit({ type: 'status', status: 'disconnected', reason: 'user' });
-    try {
-      this.#events.close();
-    } catch {
-      // cancelled by the reader
-    }
+    this.#events.close();
     this.#toBusController.error(new Error('adapter disconnected'));
   }
 
@@ -461,11 +456,7 @@ class ReconnectingTransport implements CanTransport {
 
   #emit(event: TransportEvent): void {
     if (this.#finished && !(event.type === 'status' && event.reason === 'user')) return;
-    try {
-      this.#events.enqueue(event);
-    } catch {
-      // cancelled by the reader
-    }
+    this.#events.emit(event);
   }
 }
 

@@ -66,7 +66,7 @@ export class CdcAcmFunction implements UsbFunction {
     const handle = this.#handle;
     if (!this.ready || !handle) return false;
     this.#inFlight = true;
-    void handle.submitIn(CDC_DATA_ENDPOINT, bytes).then(() => {
+    void handle.submitIn(CDC_DATA_ENDPOINT, bytes, true, () => {
       if (this.#handle === handle) this.#inFlight = false;
     });
     return true;

@@ -135,6 +135,7 @@ export class EmulatedUsbDevice implements UsbDeviceLike {
   #claimed = new Set<number>();
   #in = new Map<number, InEndpoint>();
   #outHalted = new Set<number>();
+  #pumping = false;
 
   constructor(physical: UsbDeviceEmulator) {
     this.#physical = physical;
@@ -318,10 +319,10 @@ export class EmulatedUsbDevice implements UsbDeviceLike {
 
   /**
    * Device → host: one transfer, cut into packets; resolves once the host has taken all of it, or
-   * with false if the handle died first. `zeroLengthPacket` ends a transfer that fills its last
+   * with false if the handle died first (`onTaken` is called at that same moment, synchronously). `zeroLengthPacket` ends a transfer that fills its last
    * packet exactly (the CDC class does; gs_usb frames are never a multiple of the packet size).
    */
-  submitIn(endpointNumber: number, data: Uint8Array, zeroLengthPacket = true): Promise<boolean> {
+  submitIn(endpointNumber: number, data: Uint8Array, zeroLengthPacket = true, onTaken?: () => void): Promise<boolean> {
     const ep = this.#in.get(endpointNumber);
     if (!ep || !this.#alive) return Promise.resolve(false);
     const size = ep.endpoint.packetSize;
@@ -330,7 +331,14 @@ export class EmulatedUsbDevice implements UsbDeviceLike {
       for (let offset = 0; offset < data.length; offset += size) packets.push(data.slice(offset, offset + size));
       const last = packets.at(-1);
       if (!last || (last.length === size && zeroLengthPacket)) packets.push(new Uint8Array(0));
-      const submission: Submission = { remaining: packets.length, done: () => resolve(true) };
+      // onTaken runs at once, as the USB hardware tells the firmware: a device can go on without waiting for the page.
+      const submission: Submission = {
+        remaining: packets.length,
+        done: () => {
+          onTaken?.();
+          resolve(true);
+        },
+      };
       for (const packet of packets) ep.packets.push({ data: packet, short: packet.length < size, submission });
       this.#pump(ep);
     });
@@ -344,26 +352,39 @@ export class EmulatedUsbDevice implements UsbDeviceLike {
     for (const transfer of ep.transfers.splice(0)) transfer.resolve({ status: 'stall' });
   }
 
+  /**
+   * Hands packets to waiting host transfers. A device told that its transfer was taken may submit
+   * the next one from within that callback; those callbacks run after the packets are placed, and
+   * the loop goes round again for what they submitted.
+   */
   #pump(ep: InEndpoint): void {
-    while (ep.transfers.length > 0 && ep.packets.length > 0) {
-      const transfer = ep.transfers[0] as HostTransfer;
-      const packet = ep.packets[0] as InPacket;
-      if (transfer.received + packet.data.length > transfer.length) {
-        // The device sent more than the host asked for: babble; the packet is lost with the transfer.
-        ep.packets.shift();
-        this.#consumed(packet);
-        ep.transfers.shift();
-        transfer.resolve({ status: 'babble', data: joined(transfer.chunks) });
-        continue;
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      for (;;) {
+        const finished: Submission[] = [];
+        while (ep.transfers.length > 0 && ep.packets.length > 0) {
+          const transfer = ep.transfers[0] as HostTransfer;
+          const packet = ep.packets.shift() as InPacket;
+          if (--packet.submission.remaining === 0) finished.push(packet.submission);
+          if (transfer.received + packet.data.length > transfer.length) {
+            // The device sent more than the host asked for: babble; the packet is lost with the transfer.
+            ep.transfers.shift();
+            transfer.resolve({ status: 'babble', data: joined(transfer.chunks) });
+            continue;
+          }
+          transfer.chunks.push(packet.data);
+          transfer.received += packet.data.length;
+          if (packet.short || transfer.received === transfer.length) {
+            ep.transfers.shift();
+            transfer.resolve({ status: 'ok', data: joined(transfer.chunks) });
+          }
+        }
+        if (finished.length === 0) return;
+        for (const submission of finished) submission.done();
       }
-      ep.packets.shift();
-      this.#consumed(packet);
-      transfer.chunks.push(packet.data);
-      transfer.received += packet.data.length;
-      if (packet.short || transfer.received === transfer.length) {
-        ep.transfers.shift();
-        transfer.resolve({ status: 'ok', data: joined(transfer.chunks) });
-      }
+    } finally {
+      this.#pumping = false;
     }
   }
 

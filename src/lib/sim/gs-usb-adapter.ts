@@ -464,7 +464,7 @@ export class GsUsbAdapterEmulator implements UsbFunction {
       bytes.set(frame);
     }
     this.#inFlight = true;
-    void handle.submitIn(GS_USB_IN_ENDPOINT, bytes, false).then(() => {
+    void handle.submitIn(GS_USB_IN_ENDPOINT, bytes, false, () => {
       if (this.#handle !== handle) return;
       this.#inFlight = false;
       this.#pump();

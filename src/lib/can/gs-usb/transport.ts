@@ -10,6 +10,7 @@
  */
 import { errorMessage } from '../../errors';
 import { DeviceClock } from '../device-clock';
+import { EventSource } from '../event-source';
 import { type CanFrame, formatFrame, validated } from '../frame';
 import { AdapterOpenError, type BusState, type CanTransport, type DisconnectReason, type TransportEvent } from '../transport';
 import { bytesOf, claim, describeUsbDevice, findEndpoint, findInterface, isAborted, isDeviceLost, openDevice, type UsbDeviceLike, type UsbEndpointLike } from '../usb/webusb';
@@ -49,7 +50,7 @@ export interface GsUsbOptions {
   hardwareTimestamps?: boolean;
   /** Ask for bus-error frames where the device offers the choice (default true: the monitor counts them). */
   busErrorReporting?: boolean;
-  /** IN transfers kept outstanding (Linux keeps 30). */
+  /** IN transfers kept outstanding (default 16; Linux keeps 30): frames the adapter can hand over while the page is busy. */
   rxTransfers?: number;
   /** Frames in flight before writes wait for echoes (Linux: 10). */
   maxTxInFlight?: number;
@@ -99,7 +100,7 @@ class GsUsbTransport implements CanTransport {
   readonly #options: GsUsbOptions;
   readonly #now: () => number;
   readonly #timers: GsUsbTimers;
-  #events!: ReadableStreamDefaultController<TransportEvent>;
+  readonly #events: EventSource<TransportEvent>;
   #toBusController!: WritableStreamDefaultController;
   #state: State = 'idle';
   #interfaceNumber = 0;
@@ -126,12 +127,8 @@ class GsUsbTransport implements CanTransport {
     this.#now = options.now ?? (() => Date.now());
     this.#timers = options.timers ?? defaultTimers;
     this.label = options.label ?? `${describeUsbDevice(device)}, gs_usb`;
-    this.fromBus = new ReadableStream<TransportEvent>({
-      start: (controller) => {
-        this.#events = controller;
-      },
-      cancel: () => this.close(),
-    });
+    this.#events = new EventSource<TransportEvent>(() => this.close());
+    this.fromBus = this.#events.stream;
     this.toBus = new WritableStream<CanFrame>({
       start: (controller) => {
         this.#toBusController = controller;
@@ -166,7 +163,7 @@ class GsUsbTransport implements CanTransport {
       throw error instanceof AdapterOpenError ? error : new AdapterOpenError(`The gs_usb adapter did not accept its configuration (${errorMessage(error)}).`, { cause: error });
     }
     this.#state = 'open';
-    const rx = this.#options.rxTransfers ?? 8;
+    const rx = this.#options.rxTransfers ?? 16;
     this.#readers = Array.from({ length: rx }, () => this.#readLoop());
     this.#emit({ type: 'status', status: 'connected' });
     this.#scheduleStatePoll();
@@ -262,6 +259,8 @@ class GsUsbTransport implements CanTransport {
       }
       this.#transferErrors = 0;
       this.#receive(bytesOf(result));
+      // A reader that lags leaves transfers unsubmitted; the adapter then buffers, and reports overflow.
+      await this.#events.room();
     }
   }
 
@@ -415,6 +414,7 @@ class GsUsbTransport implements CanTransport {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     this.#stopTimers();
+    this.#events.unblock();
     void this.#releaseDevice();
     this.#finish(reason, errorMessage(error));
   }
@@ -436,6 +436,7 @@ class GsUsbTransport implements CanTransport {
       await this.#controlOut(GsRequest.MODE, 0, encodeMode(GsMode.RESET, 0)).catch(() => undefined);
     }
     this.#stopTimers();
+    this.#events.unblock();
     await this.#releaseDevice();
     await Promise.all(this.#readers);
     this.#finish('user');
@@ -467,19 +468,11 @@ class GsUsbTransport implements CanTransport {
   #finish(reason: DisconnectReason, detail?: string): void {
     this.#state = 'closed';
     this.#emit(detail ? { type: 'status', status: 'disconnected', reason, detail } : { type: 'status', status: 'disconnected', reason });
-    try {
-      this.#events.close();
-    } catch {
-      // already closed or cancelled
-    }
+    this.#events.close();
     this.#toBusController.error(new Error('adapter disconnected'));
   }
 
   #emit(event: TransportEvent): void {
-    try {
-      this.#events.enqueue(event);
-    } catch {
-      // The consumer cancelled the stream.
-    }
+    this.#events.emit(event);
   }
 }

@@ -12,9 +12,10 @@
  */
 import { errorMessage } from '../../errors';
 import { DeviceClock } from '../device-clock';
+import { EventSource } from '../event-source';
 import { type CanFrame, formatFrame, validated } from '../frame';
 import { AdapterOpenError, type BusState, type CanTransport, type DisconnectReason, type TransportEvent } from '../transport';
-import { encodeFrame, type SlcanMessage, slcanDecoderStream, SlcanTokenizer } from './codec';
+import { encodeFrame, type SlcanMessage, slcanBatchDecoderStream, SlcanTokenizer } from './codec';
 import {
   candidateFirmwares,
   decodeStatusFlags,
@@ -126,7 +127,7 @@ class SlcanSerialTransport implements CanTransport {
   readonly #now: () => number;
   readonly #timers: SlcanTimers;
   readonly #explicitLabel: boolean;
-  #events!: ReadableStreamDefaultController<TransportEvent>;
+  readonly #events: EventSource<TransportEvent>;
   #toBusController!: WritableStreamDefaultController;
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #abort = new AbortController();
@@ -154,12 +155,8 @@ class SlcanSerialTransport implements CanTransport {
     this.#tracker = new ReplyTracker(this.#now);
     this.#explicitLabel = options.label !== undefined;
     this.label = options.label ?? 'slcan adapter';
-    this.fromBus = new ReadableStream<TransportEvent>({
-      start: (controller) => {
-        this.#events = controller;
-      },
-      cancel: () => this.close(),
-    });
+    this.#events = new EventSource<TransportEvent>(() => this.close());
+    this.fromBus = this.#events.stream;
     this.toBus = new WritableStream<CanFrame>({
       start: (controller) => {
         this.#toBusController = controller;
@@ -186,6 +183,7 @@ class SlcanSerialTransport implements CanTransport {
       await this.#configure();
     } catch (error) {
       this.#state = 'closing';
+      this.#events.unblock();
       this.#abort.abort();
       await this.#readLoop;
       this.#writer?.releaseLock();
@@ -276,14 +274,16 @@ class SlcanSerialTransport implements CanTransport {
     // A non-fatal serial error (overrun, framing) ends one `readable`; the port then offers a new one.
     while ((this.#state === 'starting' || this.#state === 'open') && this.#port.readable) {
       const tokenizer = new SlcanTokenizer();
-      const decoder = slcanDecoderStream(tokenizer);
+      const decoder = slcanBatchDecoderStream(tokenizer);
       const piping = this.#port.readable.pipeTo(decoder.writable, { signal: this.#abort.signal }).catch(() => undefined);
       const reader = decoder.readable.getReader();
       try {
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
-          this.#handle(value);
+          for (const message of value) this.#handle(message);
+          // A reader that lags holds back the port, and through it the adapter.
+          await this.#events.room();
         }
       } catch (error) {
         if (this.#state === 'open') this.#emit({ type: 'warning', message: `read error: ${errorMessage(error)}` });
@@ -447,6 +447,7 @@ class SlcanSerialTransport implements CanTransport {
     if (this.#state !== 'open') return;
     this.#state = 'closing';
     this.#stopTimers();
+    this.#events.unblock();
     this.#abort.abort();
     void this.#readLoop.then(async () => {
       this.#writer?.releaseLock();
@@ -460,6 +461,7 @@ class SlcanSerialTransport implements CanTransport {
     const wasOpen = this.#state === 'open';
     this.#state = 'closing';
     this.#stopTimers();
+    this.#events.unblock();
     this.#abort.abort();
     await this.#readLoop;
     if (wasOpen && this.#writer) {
@@ -481,20 +483,12 @@ class SlcanSerialTransport implements CanTransport {
   #finish(reason: DisconnectReason, detail?: string): void {
     this.#state = 'closed';
     this.#emit(detail ? { type: 'status', status: 'disconnected', reason, detail } : { type: 'status', status: 'disconnected', reason });
-    try {
-      this.#events.close();
-    } catch {
-      // already closed or cancelled by the reader
-    }
+    this.#events.close();
     this.#toBusController.error(new Error('adapter disconnected'));
   }
 
   #emit(event: TransportEvent): void {
-    try {
-      this.#events.enqueue(event);
-    } catch {
-      // The consumer cancelled the stream; nothing left to tell.
-    }
+    this.#events.emit(event);
   }
 }
 
