@@ -339,3 +339,37 @@ describe('input that would lose or invent energy', () => {
     expect(bill.slots[0]).toMatchObject({ gridMeasured: false, importMwh: kWh(0.15) });
   });
 });
+
+describe('CSV export', () => {
+  it('writes the bill lines with exact amounts and a total', async () => {
+    const { billLinesCsv } = await import('./bill-csv');
+    const bill = computeBill({ tariff: f123, meters: aprilMeters, energy: aprilEnergy(), period: billingPeriodOfMonth('2025-04', f123) });
+    const csv = billLinesCsv(bill).split('\r\n');
+    expect(csv[0]).toBe('kind,label,band,month,quantity_kwh,rate_per_kwh,amount,currency');
+    expect(csv[1]).toBe('energy,Energy F1,F1,,176.000000,0.135,23.76,EUR');
+    expect(csv[7]).toBe('excise,Excise,,,636.000000,0.0227,14.44,EUR');
+    expect(csv[8]).toBe('fixed-fee,Fixed charges 2025-04,,2025-04,,,10.00,EUR');
+    expect(csv[9]).toBe('vat,VAT 10%,,,,,12.96,EUR');
+    expect(csv[10]).toBe('total,Total,,,,,142.55,EUR');
+  });
+
+  it('writes each slot per load, the repeated hour told apart by its offset', async () => {
+    const { billSlotsCsv } = await import('./bill-csv');
+    const bill = computeBill({ tariff: dynamic, meters: octMeters, energy: octoberEnergy(), spot: octoberSpot(), period: billingPeriodOfMonth('2025-10', dynamic) });
+    const rows = billSlotsCsv(bill, dynamic).split('\r\n');
+    expect(rows[0]).toBe('slot_start_utc,slot_start_local,band,price_source,spot_per_kwh,import_price_per_kwh,feed_in_per_kwh,meter,role,consumption_kwh,grid_kwh,self_supplied_kwh,cost,currency');
+    // 26 October, 02:15 twice: CEST then CET. The EV pays 1.5 kWh × (0.12 + 0.0727) × 1.1 = 0.317955.
+    const ev = rows.filter((r) => r.includes(',ev,') && r.includes('2025-10-26 02:15'));
+    expect(ev).toEqual([
+      '2025-10-26T00:15:00.000Z,2025-10-26 02:15 +02:00,all,spot,0.12,0.21197,0.115,ev,load,1.500000,1.500000,0.000000,0.317955,EUR',
+      '2025-10-26T01:15:00.000Z,2025-10-26 02:15 +01:00,all,spot,0.12,0.21197,0.115,ev,load,1.500000,1.500000,0.000000,0.317955,EUR',
+    ]);
+    // A midday slot: the house is supplied by PV and the site exports 0.3 − 0.05 kWh at 0.095.
+    const noon = rows.filter((r) => r.startsWith('2025-10-01T09:00:00.000Z'));
+    expect(noon).toEqual([
+      '2025-10-01T09:00:00.000Z,2025-10-01 11:00 +02:00,all,spot,0.1,0.18997,0.095,house,load,0.050000,0.000000,0.050000,0.000000,EUR',
+      '2025-10-01T09:00:00.000Z,2025-10-01 11:00 +02:00,all,spot,0.1,0.18997,0.095,site,grid-import,,0.000000,,0.000000,EUR',
+      '2025-10-01T09:00:00.000Z,2025-10-01 11:00 +02:00,all,spot,0.1,0.18997,0.095,site,grid-export,,0.250000,,-0.023750,EUR',
+    ]);
+  });
+});
