@@ -95,3 +95,43 @@ ${points}    </Period>
 </Publication_MarketDocument>
 `;
 }
+
+/** A clock whose time moves only when the test says; timers fire in order. */
+export class FakeClock {
+  private readonly timers = new Map<number, { at: number; fn: () => void }>();
+  private nextId = 1;
+
+  constructor(public time: number) {}
+
+  now(): number {
+    return this.time;
+  }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.set(id, { at: this.time + ms, fn });
+    return id;
+  }
+
+  clearTimeout(handle: unknown): void {
+    this.timers.delete(handle as number);
+  }
+
+  /** When the earliest pending timer fires, if any. */
+  get nextTimerAt(): number | undefined {
+    let at: number | undefined;
+    for (const t of this.timers.values()) if (at === undefined || t.at < at) at = t.at;
+    return at;
+  }
+
+  /** Moves the time to the earliest timer and fires it; false when none is pending. */
+  fireNext(): boolean {
+    let first: [number, { at: number; fn: () => void }] | undefined;
+    for (const entry of this.timers) if (!first || entry[1].at < first[1].at) first = entry;
+    if (!first) return false;
+    this.timers.delete(first[0]);
+    this.time = Math.max(this.time, first[1].at);
+    first[1].fn();
+    return true;
+  }
+}
