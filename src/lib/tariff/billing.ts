@@ -295,23 +295,50 @@ function optionalRate(femto: bigint, mwh: number): { ratePerKwh?: number } {
  * weight, then the earlier entry), so no mWh is lost or made up.
  */
 export function allocate(total: number, weights: readonly number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  if (sum <= 0 || total <= 0) return weights.map(() => 0);
-  const T = BigInt(total);
-  const S = BigInt(sum);
-  const shares = weights.map((w) => {
-    const exact = T * BigInt(w);
-    return { floor: Number(exact / S), remainder: exact % S, weight: w };
-  });
-  let left = total - shares.reduce((a, s) => a + s.floor, 0);
-  const order = shares.map((s, i) => ({ ...s, i })).sort((a, b) => (a.remainder === b.remainder ? b.weight - a.weight || a.i - b.i : a.remainder > b.remainder ? -1 : 1));
-  const result = shares.map((s) => s.floor);
-  for (const s of order) {
-    if (left === 0) break;
-    result[s.i] = (result[s.i] ?? 0) + 1;
-    left--;
+  let sum = 0;
+  let max = 0;
+  for (const w of weights) {
+    sum += w;
+    if (w > max) max = w;
   }
-  return result;
+  if (sum <= 0 || total <= 0) return weights.map(() => 0);
+  if (total === sum) return weights.slice(); // the common slot: the grid supplied everything
+  const floors: number[] = [];
+  const remainders: number[] = [];
+  if (total * max < Number.MAX_SAFE_INTEGER) {
+    for (const w of weights) {
+      const exact = total * w;
+      let floor = Math.floor(exact / sum);
+      let rem = exact - floor * sum; // exact: every term is a safe integer
+      if (rem < 0) {
+        floor--;
+        rem += sum;
+      } else if (rem >= sum) {
+        floor++;
+        rem -= sum;
+      }
+      floors.push(floor);
+      remainders.push(rem);
+    }
+  } else {
+    const T = BigInt(total);
+    const S = BigInt(sum);
+    for (const w of weights) {
+      const exact = T * BigInt(w);
+      floors.push(Number(exact / S));
+      remainders.push(Number(exact % S)); // < sum, a safe integer
+    }
+  }
+  let left = total;
+  for (const f of floors) left -= f;
+  if (left > 0) {
+    const order = weights.map((_, i) => i).sort((a, b) => (remainders[b] ?? 0) - (remainders[a] ?? 0) || (weights[b] ?? 0) - (weights[a] ?? 0) || a - b);
+    for (let k = 0; k < left; k++) {
+      const i = order[k] ?? 0;
+      floors[i] = (floors[i] ?? 0) + 1;
+    }
+  }
+  return floors;
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;

@@ -106,3 +106,18 @@ describe('wall times', () => {
     expect(isValidTimeZone('Europe/Atlantis')).toBe(false);
   });
 });
+
+describe('the offset cache', () => {
+  it('agrees with Intl on the wall clock of any instant', () => {
+    const zones = ['Europe/Rome', 'Europe/London', 'America/Santiago', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham'];
+    const reference = new Map(zones.map((z) => [z, new Intl.DateTimeFormat('en-GB', { timeZone: z, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })] as const));
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1990, 0, 1) / 60_000, max: Date.UTC(2060, 0, 1) / 60_000 }).map((m) => m * 60_000), fc.constantFrom(...zones), (ms, zone) => {
+        const t = localDateTime(ms, zone);
+        const p = (n: number): string => String(n).padStart(2, '0');
+        expect(`${p(t.day)}/${p(t.month)}/${t.year}, ${p(t.hour)}:${p(t.minute)}`).toBe(reference.get(zone)?.format(ms));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

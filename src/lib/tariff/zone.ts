@@ -53,8 +53,8 @@ export function isValidTimeZone(timeZone: string): boolean {
   }
 }
 
-/** The wall clock of `ms` in `timeZone`. */
-export function localDateTime(ms: number, timeZone: string): LocalDateTime {
+/** The wall clock of `ms` in `timeZone`, from Intl (slow: a few µs a call). */
+function intlWallClock(ms: number, timeZone: string): { year: number; month: number; day: number; hour: number; minute: number } {
   let year = 0;
   let month = 0;
   let day = 0;
@@ -69,20 +69,71 @@ export function localDateTime(ms: number, timeZone: string): LocalDateTime {
       case 'minute': minute = Number(part.value); break;
     }
   }
-  return { year, month, day, hour, minute, weekday: isoWeekday(year, month, day) };
+  return { year, month, day, hour, minute };
+}
+
+function intlOffset(ms: number, timeZone: string): number {
+  const t = intlWallClock(ms, timeZone);
+  return Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute) - Math.floor(ms / 60_000) * 60_000;
+}
+
+/**
+ * Offsets per UTC day and zone: the offset at the day's start, and where it changes if it does
+ * (found by bisection on the slot grid). A zone changes its offset at most once a day, so billing
+ * a month asks Intl about 60 times instead of 3000.
+ */
+interface DayOffsets {
+  readonly changeAt: number;
+  readonly before: number;
+  readonly after: number;
+}
+const offsetCache = new Map<string, Map<number, DayOffsets>>();
+const OFFSET_CACHE_DAYS = 20_000;
+
+function dayOffsets(day: number, timeZone: string): DayOffsets {
+  let zone = offsetCache.get(timeZone);
+  if (!zone) offsetCache.set(timeZone, (zone = new Map()));
+  let entry = zone.get(day);
+  if (entry) return entry;
+  const start = day * DAY_MS;
+  const end = start + DAY_MS;
+  const before = intlOffset(start, timeZone);
+  const after = intlOffset(end, timeZone);
+  let changeAt = end;
+  if (before !== after) {
+    let lo = start; // offset `before`
+    let hi = end; // offset `after`
+    while (hi - lo > SLOT_MS) {
+      const mid = lo + Math.floor((hi - lo) / 2 / SLOT_MS) * SLOT_MS;
+      if (intlOffset(mid, timeZone) === before) lo = mid;
+      else hi = mid;
+    }
+    changeAt = hi;
+  }
+  entry = { changeAt, before, after };
+  if (zone.size >= OFFSET_CACHE_DAYS) zone.clear();
+  zone.set(day, entry);
+  return entry;
+}
+
+/** Offset of the zone's wall clock from UTC at `ms`, in ms (+3 600 000 for CET). */
+export function utcOffsetMs(ms: number, timeZone: string): number {
+  const entry = dayOffsets(Math.floor(ms / DAY_MS), timeZone);
+  return ms < entry.changeAt ? entry.before : entry.after;
+}
+
+/** The wall clock of `ms` in `timeZone`. */
+export function localDateTime(ms: number, timeZone: string): LocalDateTime {
+  formatter(timeZone); // throws RangeError for an unknown zone
+  const wall = new Date(Math.floor(ms / 60_000) * 60_000 + utcOffsetMs(ms, timeZone));
+  const d = wall.getUTCDay();
+  return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), weekday: d === 0 ? 7 : d };
 }
 
 /** ISO weekday of a calendar date: 1 = Monday … 7 = Sunday. */
 export function isoWeekday(year: number, month: number, day: number): number {
   const d = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
   return d === 0 ? 7 : d;
-}
-
-/** Offset of the zone's wall clock from UTC at `ms`, in ms (+3 600 000 for CET). */
-export function utcOffsetMs(ms: number, timeZone: string): number {
-  const t = localDateTime(ms, timeZone);
-  const wall = Date.UTC(t.year, t.month - 1, t.day, t.hour, t.minute);
-  return wall - Math.floor(ms / 60_000) * 60_000;
 }
 
 const pad2 = (n: number): string => String(n).padStart(2, '0');
