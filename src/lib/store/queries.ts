@@ -51,7 +51,9 @@ export async function readSeries(db: HistoryDb, query: SeriesQuery): Promise<Ser
   const parts: Series[] = [];
   let covered = query.to;
   for (let res: Resolution | undefined = wanted; res && covered > query.from; res = COARSER[res]) {
-    const part = res === 'raw' ? await readRaw(db, query, covered) : await readRollup(db, query, res, covered);
+    // A coarser resolution only fills in before the finer data, with whole buckets.
+    const filling = res !== wanted;
+    const part = res === 'raw' ? await readRaw(db, query, covered) : await readRollup(db, query, res, covered, filling);
     if (part.t.length > 0) {
       parts.unshift(part);
       covered = part.t[0] as number;
@@ -101,7 +103,7 @@ async function readRaw(db: HistoryDb, query: SeriesQuery, before: number): Promi
   return trim(out, j);
 }
 
-async function readRollup(db: HistoryDb, query: SeriesQuery, res: RollupResolution, before: number): Promise<Series> {
+async function readRollup(db: HistoryDb, query: SeriesQuery, res: RollupResolution, before: number, wholeBucketsOnly: boolean): Promise<Series> {
   const from = Math.floor(query.from / CHUNK_MS[res]) * CHUNK_MS[res];
   const chunks: RollupChunk[] = await db.getAll('rollups', IDBKeyRange.bound([query.uid, res, from], [query.uid, res, before], false, true));
   const bucketMs = BUCKET_MS[res];
@@ -114,7 +116,7 @@ async function readRollup(db: HistoryDb, query: SeriesQuery, res: RollupResoluti
     for (let k = 0; k < c.flagged.length; k++) {
       const n = s.n[k] as number;
       const t = c.start + k * bucketMs;
-      if (n === 0 || t + bucketMs <= query.from || t >= before) continue;
+      if (n === 0 || t + bucketMs <= query.from || t >= before || (wholeBucketsOnly && t + bucketMs > before)) continue;
       out.t[j] = t;
       out.mean[j] = (s.sum[k] as number) / n;
       out.min[j] = s.min[k] as number;
