@@ -118,7 +118,9 @@ export class SimulatedMeter {
     this.#persist();
     const blockSamples = options.blockSamples ?? 64;
     this.#block = new Uint16Array(2 * blockSamples);
-    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`);
+    // The board sets bxCAN's TXFP: frames leave in the order the core queued them, so the
+    // aggregator sees this meter's freshness values strictly increasing.
+    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`, { order: 'fifo' });
     this.#node.onReceive = (frame) => this.#receive(frame);
     const blockNs = (blockSamples * 1e9) / this.sampleRate;
     // The DMA half-transfer interrupt: a block is processed once it has been fully sampled.
