@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ITALIAN_F123, SINGLE_BAND } from './bands';
-import { allocate, type BillLine, type BillMeter, BillingError, computeBill, type SlotEnergy, UNMETERED_ID } from './billing';
+import type { MeterInfo } from '../store/schema';
+import type { SlotEnergy as StoredSlotEnergy } from '../store/queries';
+import { allocate, type BillLine, type BillMeter, BillingError, billMeters, computeBill, type SlotEnergy, UNMETERED_ID } from './billing';
 import { billingPeriodOfMonth } from './period';
 import { type PriceSlot, SLOT_MS } from './slot';
 import type { Tariff } from './tariff';
@@ -371,5 +373,21 @@ describe('CSV export', () => {
       '2025-10-01T09:00:00.000Z,2025-10-01 11:00 +02:00,all,spot,0.1,0.18997,0.095,site,grid-import,,0.000000,,0.000000,EUR',
       '2025-10-01T09:00:00.000Z,2025-10-01 11:00 +02:00,all,spot,0.1,0.18997,0.095,site,grid-export,,0.250000,,-0.023750,EUR',
     ]);
+  });
+});
+
+describe('the history store as input', () => {
+  it("bills the store's slot energy and registry meters as they are", () => {
+    const info = (uid: string, name: string, kind: MeterInfo['kind'], gridPoint: boolean): MeterInfo => ({ uid, node: 1, name, kind, priority: 1, gridPoint, interruptible: true, firmware: '1', firstSeen: 0, lastSeen: 0 });
+    const meters = billMeters([info('a1', 'Main', 'load', true), info('b2', 'Oven', 'load', false), info('c3', 'Roof PV', 'generator', false)]);
+    expect(meters).toEqual([{ id: 'a1', name: 'Main', role: 'grid' }, { id: 'b2', name: 'Oven', role: 'load' }, { id: 'c3', name: 'Roof PV', role: 'generator' }]);
+    const stored: StoredSlotEnergy[] = [
+      { meterId: 'a1', start: APRIL_START, importMwh: kWh(1), exportMwh: 0 },
+      { meterId: 'b2', start: APRIL_START, importMwh: kWh(1.5), exportMwh: 0 },
+      { meterId: 'c3', start: APRIL_START, importMwh: 0, exportMwh: kWh(0.5) },
+    ];
+    const bill = computeBill({ tariff: f123, meters, energy: stored, period: billingPeriodOfMonth('2025-04', f123) });
+    // 1 kWh from the grid, 0.5 from the roof: the oven got all of the grid's kWh, F3 (Tuesday 00:00) at 0.1727 × 1.1.
+    expect(bill.centres.map((c) => [c.name, c.gridMwh, c.selfSuppliedMwh, c.costCents])).toEqual([['Oven', kWh(1), kWh(0.5), 19]]);
   });
 });

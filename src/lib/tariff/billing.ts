@@ -44,6 +44,14 @@ export interface BillMeter {
   readonly name?: string;
 }
 
+/**
+ * The bill's meters from the registry's (`MeterInfo` of src/lib/store): the meter at the grid
+ * connection point bills as `grid`, the others by their kind.
+ */
+export function billMeters(infos: readonly { readonly uid: string; readonly name: string; readonly kind: Exclude<MeterRole, 'grid'>; readonly gridPoint: boolean }[]): BillMeter[] {
+  return infos.map((m) => ({ id: m.uid, name: m.name, role: m.gridPoint ? 'grid' : m.kind }));
+}
+
 /** The cost centre of consumption no sub-meter saw (only with a grid meter). */
 export const UNMETERED_ID = '(unmetered)';
 

@@ -35,6 +35,7 @@ export {
 export { billingPeriodAt, billingPeriodOfMonth, type BillingPeriod } from './period';
 export {
   BillingError,
+  billMeters,
   computeBill,
   METER_ROLES,
   UNMETERED_ID,
