@@ -108,6 +108,11 @@ describe('wall times', () => {
 });
 
 describe('the offset cache', () => {
+  it('finds a change at an odd minute (St John\'s changed at 00:01 local until 2011)', () => {
+    expect(localDateTime(Date.UTC(1997, 9, 26, 2, 30), 'America/St_Johns')).toMatchObject({ day: 26, hour: 0, minute: 0 });
+    expect(localDateTime(Date.UTC(1997, 9, 26, 2, 31), 'America/St_Johns')).toMatchObject({ day: 25, hour: 23, minute: 1 });
+  });
+
   it('agrees with Intl on the wall clock of any instant', () => {
     const zones = ['Europe/Rome', 'Europe/London', 'America/Santiago', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'America/St_Johns', 'Pacific/Chatham'];
     const reference = new Map(zones.map((z) => [z, new Intl.DateTimeFormat('en-GB', { timeZone: z, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' })] as const));
