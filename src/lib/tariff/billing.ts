@@ -17,7 +17,7 @@
  * charges, to within the rounding of one cent per line.
  */
 import { bandAt } from './bands';
-import { formatCents, formatKwh, grossCents, nanoRate, femtoAmount, roundDiv, toCents, vatCents, vatPpm } from './money';
+import { femtoAmount, grossCents, nanoRate, roundDiv, toCents, vatCents, vatPpm } from './money';
 import type { BillingPeriod } from './period';
 import { type PriceSlot, SLOT_MS } from './slot';
 import { slotRates, type SlotRates, type Tariff, validateTariff } from './tariff';
@@ -583,12 +583,4 @@ export function computeBill(input: BillInput): Bill {
 
 function micros(femto: bigint, ppm: bigint): number {
   return Number(roundDiv(femto * (1_000_000n + ppm), 1_000_000n * 1_000_000_000n));
-}
-
-/** The bill's lines as a short text, for logs and tests. */
-export function describeBill(bill: Bill): string {
-  return bill.lines
-    .map((l) => `${l.label.padEnd(28)} ${l.quantityMwh !== undefined ? formatKwh(l.quantityMwh).padStart(16) + ' kWh' : ''.padStart(20)} ${formatCents(l.amountCents).padStart(10)}`)
-    .concat(`${'Total'.padEnd(49)} ${formatCents(bill.totalCents).padStart(10)}`)
-    .join('\n');
 }

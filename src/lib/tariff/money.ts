@@ -64,11 +64,3 @@ export function formatKwh(mwh: number): string {
   const abs = Math.abs(mwh);
   return `${sign}${Math.floor(abs / 1_000_000)}.${String(abs % 1_000_000).padStart(6, '0')}`;
 }
-
-/** Femto-currency as a decimal string with six decimals (micro-currency), halves away from zero: for per-slot detail, which bills do not round. */
-export function formatMicro(femto: bigint): string {
-  const micros = roundDiv(femto, 1_000_000_000n);
-  const sign = micros < 0n ? '-' : '';
-  const abs = micros < 0n ? -micros : micros;
-  return `${sign}${abs / 1_000_000n}.${String(abs % 1_000_000n).padStart(6, '0')}`;
-}

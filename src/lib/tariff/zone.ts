@@ -131,12 +131,6 @@ export function localDateTime(ms: number, timeZone: string): LocalDateTime {
   return { year: wall.getUTCFullYear(), month: wall.getUTCMonth() + 1, day: wall.getUTCDate(), hour: wall.getUTCHours(), minute: wall.getUTCMinutes(), weekday: d === 0 ? 7 : d };
 }
 
-/** ISO weekday of a calendar date: 1 = Monday … 7 = Sunday. */
-export function isoWeekday(year: number, month: number, day: number): number {
-  const d = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
-  return d === 0 ? 7 : d;
-}
-
 const pad2 = (n: number): string => String(n).padStart(2, '0');
 
 export function formatLocalDate(year: number, month: number, day: number): LocalDate {

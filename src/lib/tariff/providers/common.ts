@@ -257,8 +257,3 @@ export function finiteNumber(value: unknown): number | undefined {
   if (typeof value === 'string' && /^\s*-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?\s*$/.test(value)) return Number(value);
   return undefined;
 }
-
-/** `YYYY-MM-DD` of a UTC instant, for APIs that take dates. */
-export function utcDate(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}

@@ -374,3 +374,47 @@ describe('source settings', () => {
     expect(createProvider({ provider: 'file', currency: 'EUR' }, { fetch })).toBeUndefined();
   });
 });
+
+describe('every HTTP provider on empty days, DST days, HTTP errors and garbage', () => {
+  const autumn = localDayRange('2025-10-26', 'Europe/Rome'); // 100 slots, 25 hours
+  const quarterStarts = Array.from({ length: 100 }, (_, i) => autumn.start + i * SLOT_MS);
+  const hourStarts = Array.from({ length: 25 }, (_, i) => autumn.start + i * 4 * SLOT_MS);
+  const bodies = {
+    awattar: {
+      empty: { object: 'list', data: [], url: '/de/v1/marketdata' },
+      dst: { object: 'list', data: hourStarts.map((t) => ({ start_timestamp: t, end_timestamp: t + 3_600_000, marketprice: 90.5, unit: 'Eur/MWh' })), url: '/de/v1/marketdata' },
+      make: (fetch: FakeFetchLike) => awattarProvider('DE', { fetch }),
+    },
+    octopus: {
+      empty: { count: 0, next: null, previous: null, results: [] },
+      dst: { count: 50, next: null, previous: null, results: Array.from({ length: 50 }, (_, i) => autumn.start + (49 - i) * 2 * SLOT_MS).map((t) => ({ value_exc_vat: 20, value_inc_vat: 21, valid_from: iso(t).replace('.000', ''), valid_to: iso(t + 2 * SLOT_MS).replace('.000', ''), payment_method: null })) },
+      make: (fetch: FakeFetchLike) => octopusProvider({ product: 'AGILE-24-10-01', region: 'C', vat: 'excluded' }, { fetch }),
+    },
+    'nord pool': {
+      empty: { deliveryDateCET: '2025-10-26', version: 1, multiAreaEntries: [], currency: 'EUR' },
+      dst: { deliveryDateCET: '2025-10-26', version: 1, currency: 'EUR', multiAreaEntries: quarterStarts.map((t) => ({ deliveryStart: iso(t), deliveryEnd: iso(t + SLOT_MS), entryPerArea: { SE3: 40.1 } })) },
+      make: (fetch: FakeFetchLike) => nordPoolProvider('SE3', 'EUR', { fetch }),
+    },
+    tibber: {
+      empty: { data: { viewer: { homes: [{ id: 'h', currentSubscription: { priceInfo: { today: [], tomorrow: [] } } }] } } },
+      dst: { data: { viewer: { homes: [{ id: 'h', currentSubscription: { priceInfo: { today: quarterStarts.map((t) => ({ total: 0.3, energy: 0.1, tax: 0.2, startsAt: new Date(t).toISOString(), currency: 'EUR' })), tomorrow: [] } } }] } } },
+      make: (fetch: FakeFetchLike) => tibberProvider({ token: 't', field: 'energy', currency: 'EUR' }, { fetch }),
+    },
+  };
+  type FakeFetchLike = ReturnType<typeof fakeFetch>;
+
+  for (const [name, b] of Object.entries(bodies)) {
+    it(`${name}: no prices, 100 slots on 26 October, HTTP 503, and a body that is not JSON`, async () => {
+      expect(await b.make(fakeFetch(() => jsonResponse(b.empty))).fetchRange(autumn.start, autumn.end)).toEqual([]);
+      const dst = await b.make(fakeFetch(() => jsonResponse(b.dst))).fetchRange(autumn.start, autumn.end);
+      expectGridSlots(dst);
+      expect(dst).toHaveLength(100);
+      expect(dst[99]?.end).toBe(autumn.end);
+      const down = await rejection(b.make(fakeFetch(() => jsonResponse({ message: 'Service Unavailable' }, 503))).fetchRange(autumn.start, autumn.end));
+      expect([down.kind, down.retryable, down.details.status]).toEqual(['http', true, 503]);
+      const garbage = await rejection(b.make(fakeFetch(() => textResponse('<html>maintenance</html>', 200, 'text/html'))).fetchRange(autumn.start, autumn.end));
+      expect(garbage.kind).toBe('malformed');
+      expect(garbage.message).toMatch(/Nothing from it was stored/);
+    });
+  }
+});
