@@ -62,6 +62,8 @@ interface MeterState {
   lastAggregate: number;
   /** A backfill of aggregates is queued or running. */
   backfilling: boolean;
+  /** Another was asked for meanwhile (a gap appeared after this one had read): run it after. */
+  backfillAgain: boolean;
   eventsDue: boolean;
 }
 
@@ -112,6 +114,7 @@ export class Historian {
         lastEventSeq: await lastKeyPart(db, 'events', info.uid),
         lastAggregate: await lastKeyPart(db, 'aggregates', info.uid),
         backfilling: false,
+        backfillAgain: false,
         eventsDue: true,
       };
       historian.#meters.set(info.uid, state);
@@ -256,7 +259,7 @@ export class Historian {
         firstSeen: now,
         lastSeen: now,
       };
-      state = { info, node, cursor: undefined, gaps: [], lastEventSeq: 0, lastAggregate: 0, backfilling: false, eventsDue: true };
+      state = { info, node, cursor: undefined, gaps: [], lastEventSeq: 0, lastAggregate: 0, backfilling: false, backfillAgain: false, eventsDue: true };
       this.#meters.set(uid, state);
       this.#log('info', 'meter-joined', `${info.name} (node ${node}, uid ${uid}) joined the bus`, uid);
     } else {
@@ -339,13 +342,21 @@ export class Historian {
   }
 
   #queueBackfill(state: MeterState): void {
-    if (state.backfilling || this.#closed) return;
+    if (this.#closed) return;
+    if (state.backfilling) {
+      state.backfillAgain = true;
+      return;
+    }
     state.backfilling = true;
     this.#queue(async () => {
       try {
         await this.#backfill(state);
       } finally {
         state.backfilling = false;
+        if (state.backfillAgain) {
+          state.backfillAgain = false;
+          this.#queueBackfill(state);
+        }
       }
     });
   }
