@@ -4,11 +4,14 @@ import { Figures } from './figures';
 import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
 import { benchFirmware } from './firmware';
+import { benchAppCycle, benchStore } from './history';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
 await benchBus(figures);
 await benchAppPoll(figures);
+await benchAppCycle(figures);
+await benchStore(figures);
 benchBundle(figures);
 benchFirmware(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
