@@ -62,11 +62,7 @@ for (const driver of drivers) {
 
 test('a remembered gs_usb adapter plugged in while the demo bus runs takes over without a click', async ({ page }) => {
   await installFakeAdapter(page, { adapter: 'gs-usb', bitrate: 125_000, meters, granted: true, unpluggedAtStart: true }, {
-    kind: 'gs-usb',
-    vendorId: 0x1d50,
-    productId: 0x606f,
-    serialNumber: '003A00245734570920383739',
-    label: 'candleLight USB to CAN adapter (bytewerk)',
+    remembered: { kind: 'gs-usb', vendorId: 0x1d50, productId: 0x606f, serialNumber: '003A00245734570920383739', label: 'candleLight USB to CAN adapter (bytewerk)' },
   });
   await page.goto('/');
   await expect(status(page)).toHaveText(/Connected: Demo bus/);
@@ -78,11 +74,7 @@ test('a remembered gs_usb adapter plugged in while the demo bus runs takes over 
 
 test('a remembered slcan adapter over WebUSB reopens at start without a click', async ({ page }) => {
   await installFakeAdapter(page, { adapter: 'slcan-usb', bitrate: 125_000, meters, granted: true }, {
-    kind: 'slcan-usb',
-    vendorId: 0x16d0,
-    productId: 0x117e,
-    serialNumber: '2050365B4E43',
-    label: 'CANable2 slcan (Openlight Labs)',
+    remembered: { kind: 'slcan-usb', vendorId: 0x16d0, productId: 0x117e, serialNumber: '2050365B4E43', label: 'CANable2 slcan (Openlight Labs)' },
   });
   await page.goto('/');
   await expect(status(page)).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');

@@ -13,7 +13,7 @@ import { constant, type Draw } from '../../src/lib/sim/waveforms';
 import { fromHex } from '../../src/lib/meter/keys';
 import { EventScheduler, RealTimePacer } from '../../src/lib/sim/scheduler';
 import { VirtualCanBus } from '../../src/lib/sim/virtual-bus';
-import { SimulatedMeter } from '../../src/lib/sim/simulated-meter';
+import { keyValueNvStore, SimulatedMeter } from '../../src/lib/sim/simulated-meter';
 import { SLCAN_FLAVOURS, SlcanAdapterEmulator } from '../../src/lib/sim/slcan-adapter';
 import { GS_USB_FLAVOURS, GsUsbAdapterEmulator } from '../../src/lib/sim/gs-usb-adapter';
 import { EmulatedSerialApi, EmulatedUsbApi } from '../../src/lib/sim/emulated-navigator';
@@ -90,8 +90,10 @@ function install(config: FakeAdapterConfig): void {
 
   const ready = (async () => {
     const module = await compileMeterCore(decodeBase64(config.wasmBase64));
+    // A reload is a power cut for the simulated meters too: their flash survives it.
+    const nvStore = keyValueNvStore(localStorage, 'wattwall.e2e.meter-nv');
     for (const m of config.meters) {
-      new SimulatedMeter(module, scheduler, bus, { nodeId: m.nodeId, name: m.name, load: constant(m.draw), siteKey: fromHex(config.siteKeyHex) });
+      new SimulatedMeter(module, scheduler, bus, { nodeId: m.nodeId, name: m.name, load: constant(m.draw), siteKey: fromHex(config.siteKeyHex), nvStore });
     }
     new RealTimePacer(scheduler).start();
   })();
