@@ -174,10 +174,6 @@ export const SLCAN_FLAVOURS: readonly SlcanFlavour[] = [
   LAWICEL_CANUSB_FLAVOUR,
 ];
 
-/** A fully acknowledging LAWICEL firmware with timestamps. */
-export const LAWICEL_FLAVOUR = USBTIN_FLAVOUR;
-/** The firmware that acknowledges nothing. */
-export const STOCK_CANABLE_FLAVOUR = CANABLE1_STOCK_FLAVOUR;
 
 const USB_FRAME_NS = 1_000_000;
 const USB_PACKET_BYTES = 64;
@@ -247,7 +243,7 @@ export class SlcanAdapterEmulator {
   constructor(scheduler: EventScheduler, bus: VirtualCanBus, options: SlcanAdapterOptions = {}) {
     this.#scheduler = scheduler;
     this.#bus = bus;
-    this.flavour = options.flavour ?? LAWICEL_FLAVOUR;
+    this.flavour = options.flavour ?? USBTIN_FLAVOUR;
     this.#clockOffsetNs = options.clockOffsetNs ?? 0;
     const packets = options.packets ?? 'usb';
     this.#random = packets === 'usb' ? undefined : seededRandom(packets.randomCutsSeed);

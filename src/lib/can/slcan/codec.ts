@@ -259,11 +259,3 @@ export function slcanEncoderStream(): TransformStream<CanFrame, Uint8Array> {
     },
   });
 }
-
-/** The `Sn` command for a standard bit rate, S7 as the firmware means it (see firmware.ts for the full tables). */
-export function bitrateCommand(bitrate: number, s7 = 800_000): string {
-  const table = [10_000, 20_000, 50_000, 100_000, 125_000, 250_000, 500_000, s7, 1_000_000];
-  const index = table.indexOf(bitrate);
-  if (index < 0) throw new RangeError(`slcan adapters offer no preset for ${bitrate} bit/s`);
-  return `S${index}\r`;
-}
