@@ -51,7 +51,9 @@ const siteArb = fc
     }),
   );
 
-function run(input: fc.Infer<typeof siteArb>) {
+type SiteInput = typeof siteArb extends fc.Arbitrary<infer T> ? T : never;
+
+function run(input: SiteInput) {
   const connection = italianConnection(input.site.contractW);
   const kettle: SimLoad = { id: 'kettle', priority: 9, interruptible: true, onW: input.site.kettleW, managed: false };
   const events: SimEvent[] = input.events;
