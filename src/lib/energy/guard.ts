@@ -414,7 +414,10 @@ export class ContractGuard {
           load.pending = undefined;
           load.unresponsiveUntil = at + this.#s.unresponsiveS * 1000;
         }
-      } else if (previous !== undefined && previous !== s.relayOn) {
+      } else if (previous === undefined) {
+        // First sight: since when it has been so is unknown; protect the appliance, count from now.
+        load.lastSwitchAt = at;
+      } else if (previous !== s.relayOn) {
         load.lastSwitchAt = at;
         if (s.relayOn && load.shed) load.shed = undefined; // someone put it back: respect that
         load.revertOff = false;

@@ -70,7 +70,7 @@ export function simulateSite(options: SimOptions, events: readonly SimEvent[], d
   const meter = new TripIntegrator(options.settings.connection);
   const latency = options.latencyS ?? 1;
   const t0 = options.t0Ms ?? Date.UTC(2026, 0, 12, 8);
-  const runtimes = new Map<string, LoadRuntime>(options.loads.map((l) => [l.id, { load: l, relayOn: l.initiallyOn ?? false, remainingS: 0, lastChangeS: -1e9, override: undefined }]));
+  const runtimes = new Map<string, LoadRuntime>(options.loads.map((l) => [l.id, { load: l, relayOn: l.initiallyOn ?? false, remainingS: 0, lastChangeS: 0, override: undefined }]));
   const pendingCommands: { applyAtS: number; loadId: string; on: boolean; reason: ActionReason }[] = [];
   const sorted = [...events].sort((a, b) => a.atS - b.atS);
   let next = 0;
