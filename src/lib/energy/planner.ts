@@ -76,7 +76,7 @@ export interface StartedProgramme {
 export interface SolverOptions {
   /** Branch-and-bound nodes before falling back to the heuristic plan (default 200 000). */
   readonly maxNodes?: number;
-  /** Milliseconds of exact search, after the heuristic, before falling back to it (default 50; Infinity for none). */
+  /** Milliseconds for the whole solve (heuristic plan, then exact search) before settling for the heuristic plan (default 60; Infinity for none). */
   readonly timeBudgetMs?: number;
   /** Clock for the time budget, ms (default performance.now). */
   readonly clock?: () => number;
@@ -590,7 +590,7 @@ function stateWith(problem: Problem, placement: Placement, except = -1): SiteSta
 }
 
 /** Coordinate descent: move one load at a time to its best place given the others, until none moves. */
-function improve(problem: Problem, jobsIdx: readonly number[], start: Placement, pairs = false, maxPasses = 30): Placement {
+function improve(problem: Problem, jobsIdx: readonly number[], start: Placement, pairs = false, maxPasses = 30, stop: () => boolean = () => false): Placement {
   const placement: Placement = start.map((s) => (s ? Int32Array.from(s) : undefined));
   const state = new SiteState(problem.model);
   for (const f of problem.fixed) placeRun(state, f.slots, f.avg, f.peak, f.solar);
@@ -617,7 +617,8 @@ function improve(problem: Problem, jobsIdx: readonly number[], start: Placement,
         apply(state, job, old);
       }
     }
-    if (!moved && !(pairs && pairMoves(problem, jobsIdx, placement, state))) break;
+    if (!moved && !(pairs && pairMoves(problem, jobsIdx, placement, state, stop))) break;
+    if (stop()) break;
   }
   return placement;
 }
@@ -627,9 +628,10 @@ function improve(problem: Problem, jobsIdx: readonly number[], start: Placement,
  * when it lowers their joint cost. Frees the coordinate descent from the stand-offs where two
  * loads each hold the slot the other should have (a shared surplus, a limit).
  */
-function pairMoves(problem: Problem, jobsIdx: readonly number[], placement: Placement, state: SiteState): boolean {
+function pairMoves(problem: Problem, jobsIdx: readonly number[], placement: Placement, state: SiteState, stop: () => boolean): boolean {
   let moved = false;
   for (let x = 0; x < jobsIdx.length; x++) {
+    if (stop()) return moved;
     for (let y = x + 1; y < jobsIdx.length; y++) {
       const a = jobsIdx[x] as number;
       const b = jobsIdx[y] as number;
@@ -684,7 +686,7 @@ function energyOf(job: Job): number {
 }
 
 /** Greedy placements (by energy, by slack) and the reference plans, each improved by coordinate descent; the best. */
-export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...problem.jobs.keys()], hint?: Placement): Placement {
+export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...problem.jobs.keys()], hint?: Placement, stop: () => boolean = () => false): Placement {
   const jobs = (k: number) => problem.jobs[k] as Job;
   const byEnergy = [...jobsIdx].sort((a, b) => energyOf(jobs(b)) - energyOf(jobs(a)));
   const bySlack = [...jobsIdx].sort((a, b) => jobs(a).end - jobs(a).first - jobs(a).m - (jobs(b).end - jobs(b).first - jobs(b).m));
@@ -704,7 +706,7 @@ export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...pro
     }
   }
   // Pair moves are dearer: only from the best single-move optimum.
-  return jobsIdx.length > 1 ? improve(problem, jobsIdx, best, true, 8) : best;
+  return jobsIdx.length > 1 ? improve(problem, jobsIdx, best, true, 8, stop) : best;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -918,7 +920,7 @@ function searchGroup(problem: Problem, group: readonly number[], start: Placemen
 /** Exact search per group of interacting loads; the heuristic plan where the budget runs out. */
 export function solve(problem: Problem, options: SolverOptions = {}): SolveResult {
   const clock = options.clock ?? (() => globalThis.performance.now());
-  const budget: Budget = { nodes: 0, maxNodes: options.maxNodes ?? 200_000, deadline: Infinity, clock, aborted: false };
+  const budget: Budget = { nodes: 0, maxNodes: options.maxNodes ?? 200_000, deadline: clock() + (options.timeBudgetMs ?? 60), clock, aborted: false };
   const groups = components(problem);
   let placement: Placement = problem.jobs.map(() => undefined);
   let exact = !(options.heuristicOnly ?? false);
@@ -926,9 +928,8 @@ export function solve(problem: Problem, options: SolverOptions = {}): SolveResul
   // Small groups first: a budget that runs out leaves the fewest loads to the heuristic.
   groups.sort((a, b) => a.length - b.length);
   const hint = options.hint ? hintPlacement(problem, options.hint) : undefined;
-  const starts = groups.map((group) => (group.length === 1 ? greedy(problem, group) : heuristic(problem, group, hint)));
-  // The search's time starts once every group has its heuristic plan.
-  budget.deadline = clock() + (options.timeBudgetMs ?? 50);
+  const late = () => clock() > budget.deadline;
+  const starts = groups.map((group) => (group.length === 1 ? greedy(problem, group) : heuristic(problem, group, hint, late)));
   for (const [g, group] of groups.entries()) {
     const start = starts[g] ?? [];
     let result = { placement: start, lowerBound: NaN, exact: false };
