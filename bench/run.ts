@@ -4,12 +4,15 @@ import { Figures } from './figures';
 import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
 import { benchFirmware } from './firmware';
+import { benchAppCycle, benchStore } from './history';
 import { benchPlanner } from './planner';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
 await benchBus(figures);
 await benchAppPoll(figures);
+await benchAppCycle(figures);
+await benchStore(figures);
 benchBundle(figures);
 benchFirmware(figures);
 await benchPlanner(figures);

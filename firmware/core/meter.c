@@ -71,13 +71,16 @@ static void energy_from_mwh(meter_energy_t *e, uint64_t mwh)
     e->rem_uj = (uint32_t)(mwh % 1000u) * METER_UJ_PER_MWH;
 }
 
-/* Persist a register once it has moved by a whole Wh: a power loss then
- * costs less than 1 Wh, and the flash is written at most once per Wh. */
+/* Persist a register each time it crosses a whole Wh, and only the whole
+ * Wh: a power loss then costs less than 1 Wh, the flash is written at most
+ * once per Wh, and after a boot the register resumes from exactly
+ * floor(last value), which lets the aggregator count what follows without
+ * counting anything twice (docs/protocol.md, ENERGY). */
 static bool register_moved(const meter_energy_t *e, uint64_t *persisted_mwh)
 {
-    uint64_t now = meter_energy_mwh(e);
-    if (now >= *persisted_mwh + 1000u) {
-        *persisted_mwh = now;
+    uint64_t whole = meter_energy_mwh(e) / 1000u * 1000u;
+    if (whole > *persisted_mwh) {
+        *persisted_mwh = whole;
         return true;
     }
     return false;

@@ -156,17 +156,26 @@ export function programme(steps: readonly { seconds: number; draw: Draw }[]): Lo
  * local time; `startHour` is the time of day at t = 0.
  */
 export function photovoltaic(peakWatts: number, startHour: number): LoadProfile {
+  // The sun moves slowly: one draw per simulated second, so a meter's waveform is computed once a
+  // second rather than for every block of samples.
+  let memo: { second: number; draw: Draw } | undefined;
   return (t) => {
-    const hour = (startHour + t / 3600) % 24;
+    const second = Math.floor(t);
+    if (memo?.second === second) return memo.draw;
+    const hour = (startHour + second / 3600) % 24;
     const daylight = Math.sin((Math.PI * (hour - 6)) / 14);
-    if (hour < 6 || hour > 20 || daylight <= 0) return OFF;
-    return {
-      power: -peakWatts * daylight ** 1.5,
-      powerFactor: 0.99,
-      harmonics: [
-        { order: 3, ratio: 0.02, phase: 0.2 },
-        { order: 5, ratio: 0.015, phase: 1.4 },
-      ],
-    };
+    const draw: Draw =
+      hour < 6 || hour > 20 || daylight <= 0
+        ? OFF
+        : {
+            power: -peakWatts * daylight ** 1.5,
+            powerFactor: 0.99,
+            harmonics: [
+              { order: 3, ratio: 0.02, phase: 0.2 },
+              { order: 5, ratio: 0.015, phase: 1.4 },
+            ],
+          };
+    memo = { second, draw };
+    return draw;
   };
 }
