@@ -2,12 +2,12 @@ import { expect, test } from '@playwright/test';
 
 test.use({ serviceWorkers: 'allow' });
 
-test('after a first visit the app shell opens with the network off', async ({ page, context }) => {
+test('after a first visit the app shell opens with the network off', async ({ page, context, baseURL }) => {
   await page.goto('/');
   await expect(page.getByRole('heading', { name: 'Wattwall' })).toBeVisible();
   // The service worker has installed once it is active: the precache is complete by then.
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
-  expect(scope).toMatch(/^http:\/\/localhost:4173\/$/);
+  expect(scope).toBe(`${baseURL}/`);
 
   await context.setOffline(true);
   await page.reload();
