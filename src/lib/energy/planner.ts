@@ -82,6 +82,8 @@ export interface SolverOptions {
   readonly clock?: () => number;
   /** Skip the exact search: the heuristic alone (for comparisons). */
   readonly heuristicOnly?: boolean;
+  /** When the search stops at its budget, ms more for pair moves on its best plan (default 25). */
+  readonly polishMs?: number;
   /** A previous plan to start from (warm start when re-planning): slot start times, ms, per load id. */
   readonly hint?: ReadonlyMap<string, readonly number[]>;
 }
@@ -590,10 +592,14 @@ function stateWith(problem: Problem, placement: Placement, except = -1): SiteSta
 }
 
 /** Coordinate descent: move one load at a time to its best place given the others, until none moves. */
-function improve(problem: Problem, jobsIdx: readonly number[], start: Placement, pairs = false, maxPasses = 30, stop: () => boolean = () => false): Placement {
+function improve(problem: Problem, jobsIdx: readonly number[], start: Placement, pairs = false, maxPasses = 30, stop: () => boolean = () => false, frozen: readonly number[] = []): Placement {
   const placement: Placement = start.map((s) => (s ? Int32Array.from(s) : undefined));
   const state = new SiteState(problem.model);
   for (const f of problem.fixed) placeRun(state, f.slots, f.avg, f.peak, f.solar);
+  for (const k of frozen) {
+    const s = placement[k];
+    if (s) apply(state, problem.jobs[k] as Job, s);
+  }
   // Keep what fits, in order; the rest starts unplanned.
   for (const k of jobsIdx) {
     const job = problem.jobs[k] as Job;
@@ -686,7 +692,7 @@ function energyOf(job: Job): number {
 }
 
 /** Greedy placements (by energy, by slack) and the reference plans, each improved by coordinate descent; the best. */
-export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...problem.jobs.keys()], hint?: Placement, stop: () => boolean = () => false): Placement {
+export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...problem.jobs.keys()], hint?: Placement, stop: () => boolean = () => false, pairs = true): Placement {
   const jobs = (k: number) => problem.jobs[k] as Job;
   const byEnergy = [...jobsIdx].sort((a, b) => energyOf(jobs(b)) - energyOf(jobs(a)));
   const bySlack = [...jobsIdx].sort((a, b) => jobs(a).end - jobs(a).first - jobs(a).m - (jobs(b).end - jobs(b).first - jobs(b).m));
@@ -705,8 +711,8 @@ export function heuristic(problem: Problem, jobsIdx: readonly number[] = [...pro
       best = p;
     }
   }
-  // Pair moves are dearer: only from the best single-move optimum.
-  return jobsIdx.length > 1 ? improve(problem, jobsIdx, best, true, 8, stop) : best;
+  // Pair moves are dearer: only from the best single-move optimum, when asked.
+  return pairs && jobsIdx.length > 1 ? improve(problem, jobsIdx, best, true, 8, stop) : best;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -929,11 +935,26 @@ export function solve(problem: Problem, options: SolverOptions = {}): SolveResul
   groups.sort((a, b) => a.length - b.length);
   const hint = options.hint ? hintPlacement(problem, options.hint) : undefined;
   const late = () => clock() > budget.deadline;
-  const starts = groups.map((group) => (group.length === 1 ? greedy(problem, group) : heuristic(problem, group, hint, late)));
+  // Single moves first, so that the search gets most of the time; pair moves polish what it leaves.
+  const starts = groups.map((group) => (group.length === 1 ? greedy(problem, group) : heuristic(problem, group, hint, late, false)));
+  const polishUntil = budget.deadline + (options.polishMs ?? 25);
   for (const [g, group] of groups.entries()) {
     const start = starts[g] ?? [];
     let result = { placement: start, lowerBound: NaN, exact: false };
     if (exact && !budget.aborted) result = searchGroup(problem, group, start, budget);
+    if (!result.exact && group.length > 1) {
+      // Pair moves from the search's best and from the heuristic start: they may reach different basins.
+      const stop = () => clock() > polishUntil;
+      let bestJ = Infinity;
+      for (const candidate of [result.placement, start]) {
+        const polished = improve(problem, group, candidate, true, 8, stop);
+        const j = evaluate(problem.model, problem.jobs, polished, problem.fixed).objective;
+        if (j < bestJ - 1e-9) {
+          bestJ = j;
+          result = { ...result, placement: polished };
+        }
+      }
+    }
     for (const k of group) placement[k] = result.placement[k];
     if (!result.exact) exact = false;
     else lowerBound += 0; // exact groups add their optimum below
