@@ -202,6 +202,22 @@ describe('contracted-power guard', () => {
     expect(stop.map((a) => [a.loadId, a.on, a.reason])).toEqual([['ev', false, 'stop']]);
   });
 
+  it('follows a limit that changes with the hour', () => {
+    const t0 = Date.UTC(2026, 0, 12, 22, 0);
+    const guard = new ContractGuard(settings, [{ id: 'ev', priority: 1, interruptible: true }]);
+    const sample = (s: number, ev: boolean) => ({ at: t0 + s * 1000, gridW: 300 + (ev ? 4000 : 0), loads: [{ id: 'ev', powerW: ev ? 4000 : 0, relayOn: ev }] });
+    guard.step(sample(0, true));
+    // 23:00, F3: 6 kW for the EV trial; 4.3 kW is now inside the free power
+    guard.setConnection(italianConnection(6000), t0 + 1000);
+    const actions = [];
+    for (let s = 1; s < 60; s++) actions.push(...guard.step(sample(s, true)));
+    expect(actions).toEqual([]);
+    guard.setConnection(connection, t0 + 60_000);
+    for (let s = 60; s < 80; s++) actions.push(...guard.step(sample(s, true)));
+    expect(actions.map((a) => [a.loadId, a.on])).toEqual([['ev', false]]);
+    expect(guard.log.some((e) => e.kind === 'limit' && /6000 W contracted, 6600 W free/.test(e.detail))).toBe(true);
+  });
+
   it('logs every action with its reason and ignores a clock that goes back', () => {
     const run = simulateSite({ settings, loads: [heater, oven, kettle], baseW: 300 }, [
       { atS: 10, kind: 'user-switch', loadId: 'oven', on: true },

@@ -94,7 +94,7 @@ export interface GuardAction {
   readonly detail: string;
 }
 
-export type NoticeKind = 'overload' | 'back-under' | 'cannot-shed' | 'no-ack' | 'external-switch' | 'override-set' | 'override-ended' | 'model-trip' | 'clock';
+export type NoticeKind = 'overload' | 'back-under' | 'cannot-shed' | 'no-ack' | 'external-switch' | 'override-set' | 'override-ended' | 'model-trip' | 'clock' | 'limit';
 
 export type GuardLogEntry =
   | ({ readonly kind: 'action' } & GuardAction)
@@ -151,10 +151,11 @@ const fmtW = (w: number) => `${Math.round(w)} W`;
 const fmtS = (s: number) => (Number.isFinite(s) ? `${Math.round(s)} s` : 'never');
 
 export class ContractGuard {
-  readonly #connection: GridConnection;
-  readonly #freeW: number;
-  readonly #shedAboveW: number;
-  readonly #restoreBelowW: number;
+  #connection: GridConnection;
+  #freeW: number;
+  #shedAboveW: number;
+  #restoreBelowW: number;
+  readonly #settings: GuardSettings;
   readonly #s: Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>;
   readonly #loads = new Map<string, LoadState>();
   readonly #log: GuardLogEntry[] = [];
@@ -171,6 +172,7 @@ export class ContractGuard {
   #modelTripLogged = false;
 
   constructor(settings: GuardSettings, loads: readonly GuardedLoad[]) {
+    this.#settings = settings;
     validateConnection(settings.connection);
     this.#connection = settings.connection;
     this.#freeW = freePowerW(settings.connection);
@@ -215,6 +217,24 @@ export class ContractGuard {
       lastActiveAt: old?.lastActiveAt ?? -Infinity,
       lastOnW: old?.lastOnW ?? 0,
     });
+  }
+
+  /**
+   * A new limit from now on (a contract changed, or a limit that depends on the hour: the ARERA
+   * trial's 6 kW in F3 hours). The meter's memory of recent overloads is kept.
+   */
+  setConnection(connection: GridConnection, at: number): void {
+    validateConnection(connection);
+    const free = freePowerW(connection);
+    const shed = this.#settings.shedAboveW ?? free;
+    const restore = this.#settings.restoreBelowW ?? free - Math.max(300, 0.1 * connection.contractW);
+    if (!(restore < shed)) throw new Error(`restore threshold ${fmtW(restore)} must be below the shed threshold ${fmtW(shed)}`);
+    if (connection.bands.length !== this.#connection.bands.length) this.#stress = connection.bands.map(() => 0);
+    this.#connection = connection;
+    this.#freeW = free;
+    this.#shedAboveW = shed;
+    this.#restoreBelowW = restore;
+    this.#note('limit', at, `limit now ${fmtW(connection.contractW)} contracted, ${fmtW(free)} free`);
   }
 
   removeLoad(id: string): void {
