@@ -7,7 +7,7 @@ test('after a first visit the app shell opens with the network off', async ({ pa
   await expect(page.getByRole('heading', { name: 'Wattwall' })).toBeVisible();
   // The service worker has installed once it is active: the precache is complete by then.
   const scope = await page.evaluate(async () => (await navigator.serviceWorker.ready).scope);
-  expect(scope).toBe(`${baseURL}/`);
+  expect(scope).toBe(new URL('/', baseURL).href);
 
   await context.setOffline(true);
   await page.reload();

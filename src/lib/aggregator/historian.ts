@@ -32,6 +32,8 @@ export const GAP_MS = 5 * 60_000;
 /** Meters keep 24 hours of 10-minute aggregates. */
 const AGGREGATE_HISTORY_MS = 24 * 3_600_000;
 const AGGREGATE_MS = 600_000;
+/** The event log is read at least this often, ms. */
+const EVENT_READ_MS = 10 * 60_000;
 
 export interface HistorianOptions {
   readonly now?: () => number;
@@ -65,6 +67,8 @@ interface MeterState {
   /** Another was asked for meanwhile (a gap appeared after this one had read): run it after. */
   backfillAgain: boolean;
   eventsDue: boolean;
+  /** When the event log was last read, ms. */
+  eventsReadAt: number;
 }
 
 export interface HistorianStatus {
@@ -116,6 +120,7 @@ export class Historian {
         backfilling: false,
         backfillAgain: false,
         eventsDue: true,
+        eventsReadAt: 0,
       };
       historian.#meters.set(info.uid, state);
       historian.#byNode.set(info.node, info.uid);
@@ -163,6 +168,14 @@ export class Historian {
       meter: (node, uidHex, status) => this.#identified(node, uidHex, status),
       snapshot: (reading) => this.#snapshot(reading.node, reading.record, reading.at),
       energy: (node, record, at) => this.#energy(node, record, at),
+      // STATUS comes every minute: the event log is read every ten, besides when a window is flagged.
+      status: (node, _record, at) => {
+        const state = this.#stateOfNode(node);
+        if (state && !state.eventsDue && at - state.eventsReadAt >= EVENT_READ_MS) {
+          state.eventsDue = true;
+          this.#queueEvents(state);
+        }
+      },
     };
     const off = aggregator.subscribe(listener);
     this.#unsubscribe = () => {
@@ -259,7 +272,7 @@ export class Historian {
         firstSeen: now,
         lastSeen: now,
       };
-      state = { info, node, cursor: undefined, gaps: [], lastEventSeq: 0, lastAggregate: 0, backfilling: false, backfillAgain: false, eventsDue: true };
+      state = { info, node, cursor: undefined, gaps: [], lastEventSeq: 0, lastAggregate: 0, backfilling: false, backfillAgain: false, eventsDue: true, eventsReadAt: 0 };
       this.#meters.set(uid, state);
       this.#log('info', 'meter-joined', `${info.name} (node ${node}, uid ${uid}) joined the bus`, uid);
     } else {
@@ -427,6 +440,7 @@ export class Historian {
   async #readEvents(state: MeterState): Promise<void> {
     const aggregator = this.#aggregator;
     if (!aggregator || !aggregator.uidOf(state.node)) return;
+    state.eventsReadAt = this.#now();
     let fromSeq = state.lastEventSeq + 1;
     for (;;) {
       const read = await aggregator.readEvents(state.node, fromSeq, MAX_READ_COUNT);
