@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { SLOT_MS } from '../tariff/slot';
 import { baseLoadHistory, blendWithNow, predictBaseLoad } from './base-load';
 import { cogenForecast, cogenLiveFromMeter } from './cogenerator';
-import { alignPower, alignPrices, buildPlanInputs } from './inputs';
+import { tariffSlots } from '../tariff/price-service';
+import { ITALIAN_F123_EXAMPLE } from '../tariff/tariff';
+import { alignPower, alignPrices, buildPlanInputs, tariffPrices } from './inputs';
 import { localClock, localToUtc } from './local-time';
 
 const DAY = 86_400_000;
@@ -89,6 +91,15 @@ describe('plan inputs', () => {
     const yesterday = [{ start: t0 - 86_400_000 + 4 * SLOT_MS, end: t0 - 86_400_000 + 5 * SLOT_MS, price: 0.31 }, ...hourly];
     expect(alignPrices(yesterday, t0, 5).price[4]).toBe(0.31);
     expect(() => alignPrices([], t0, 1)).toThrow(/no price known/);
+  });
+
+  it('plans on the all-in price of the tariff, by F-band when there is no spot price', () => {
+    // Wednesday 2026-01-14: 07:45 local is F2, 08:00 F1
+    const from = Date.UTC(2026, 0, 14, 6, 45);
+    const { prices, feedIn } = tariffPrices(tariffSlots(ITALIAN_F123_EXAMPLE, [], from, from + 2 * SLOT_MS));
+    const vat = 1.1;
+    expect(prices.map((p) => p.price)).toEqual([(0.128 + 0.045 + 0.0227) * vat, (0.135 + 0.045 + 0.0227) * vat].map((v) => expect.closeTo(v, 9)));
+    expect(feedIn.map((p) => p.price)).toEqual([0.05, 0.05]);
   });
 
   it('averages forecast power over each slot and leaves uncovered slots undefined', () => {

@@ -8,7 +8,7 @@ export { advanceStress, freePowerW, type GridConnection, italianConnection, isTr
 export { type DeferrableLoad, type LoadPlan, type Plan, plan, type PlanInputs, type PlannedRun, type PlanOutcome, type PlanRequest, type SolverOptions, type StartedProgramme, type Strategy } from './planner';
 export { type PowerStep, profileDurationMs, profileEnergyWh, profileSlots, remainingProfile, type SlotProfile, validateProfile } from './profile';
 export { type LoadReading, PlanRunner, planIntents, type RelayIntent, type RunnerOptions, type RunnerUpdate } from './executor';
-export { alignPower, alignPrices, type BuiltInputs, buildPlanInputs, type InputSources, type PowerSlot } from './inputs';
+export { alignPower, alignPrices, type BuiltInputs, buildPlanInputs, type InputSources, type PowerSlot, tariffPrices } from './inputs';
 export { type BaseLoadPrediction, baseLoadHistory, blendWithNow, predictBaseLoad, type PredictorOptions, type SlotHistory } from './base-load';
 export { type CogenDemand, type CogenLive, type Cogenerator, cogenForecast, cogenLiveFromMeter } from './cogenerator';
 export { localClock, localToUtc } from './local-time';

@@ -4,6 +4,7 @@
  * array is aligned by absolute time, never by index (the EMHASS lesson: misaligned arrays plan
  * the wrong hours). Missing prices are filled and said so, so that a dead price API still plans.
  */
+import type { TariffSlot } from '../tariff/price-service';
 import { type PriceSlot, SLOT_MS, slotStart } from '../tariff/slot';
 import type { PlanInputs } from './planner';
 
@@ -12,6 +13,17 @@ export interface PowerSlot {
   readonly start: number;
   readonly end: number;
   readonly watts: number;
+}
+
+/**
+ * The all-in prices of the tariff (energy, grid fee, excise and VAT per kWh imported; the feed-in
+ * rate) as the planner wants them: what a kWh really costs or earns in each slot.
+ */
+export function tariffPrices(slots: readonly TariffSlot[]): { prices: PriceSlot[]; feedIn: PriceSlot[] } {
+  return {
+    prices: slots.map((s) => ({ start: s.start, end: s.end, price: s.importPrice })),
+    feedIn: slots.map((s) => ({ start: s.start, end: s.end, price: s.feedInPrice })),
+  };
 }
 
 export interface AlignedPrices {
