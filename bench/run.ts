@@ -6,6 +6,7 @@ import { benchBundle } from './bundle';
 import { benchDriverDecoding, benchFullLoad, benchMonitor } from './drivers';
 import { benchFirmware } from './firmware';
 import { benchAppCycle, benchStore } from './history';
+import { benchPlanner } from './planner';
 import { benchTariff } from './tariff';
 
 const figures = new Figures();
@@ -20,5 +21,6 @@ await benchStore(figures);
 benchBundle(figures);
 benchFirmware(figures);
 benchTariff(figures);
+await benchPlanner(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

@@ -16,7 +16,7 @@ const drivers: { kind: FakeAdapterKind; button: string; label: string }[] = [
   { kind: 'gs-usb', button: 'candleLight / gs_usb (WebUSB)', label: 'candleLight USB to CAN adapter (bytewerk), gs_usb' },
 ];
 
-const status = (page: Page) => page.getByRole('status');
+const status = (page: Page) => page.getByTestId('link-status');
 const tile = (page: Page, node: number) => page.locator(`article[data-node="${node}"]`);
 
 async function expectMetersLive(page: Page): Promise<void> {

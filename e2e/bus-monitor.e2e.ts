@@ -19,8 +19,8 @@ async function connectGsUsb(page: Page): Promise<void> {
   await page.goto('/');
   await page.getByRole('button', { name: 'Connect USB adapter' }).click();
   await page.getByRole('button', { name: 'candleLight / gs_usb (WebUSB)' }).click();
-  await expect(page.getByRole('status')).toHaveText(/^Connected: candleLight/);
-  await page.getByRole('button', { name: 'Bus monitor' }).click();
+  await expect(page.getByTestId('link-status')).toHaveText(/^Connected: candleLight/);
+  await page.getByRole('link', { name: 'Bus monitor' }).click();
 }
 
 test('the bus monitor shows live traffic decoded, the bus load, the state and the error counters', async ({ page }) => {
@@ -96,8 +96,8 @@ test('a capture exported as a candump log, and a field capture imported and exam
 
 test('the demo bus shows in the monitor too', async ({ page }) => {
   await page.goto('/');
-  await expect(page.getByRole('status')).toHaveText(/Connected: Demo bus/);
-  await page.getByRole('button', { name: 'Bus monitor' }).click();
+  await expect(page.getByTestId('link-status')).toHaveText(/Connected: Demo bus/);
+  await page.getByRole('link', { name: 'Bus monitor' }).click();
   await expect(page.getByRole('region', { name: 'Bus monitor' }).getByText(/^SNAPSHOT request to meter \d+/).first()).toBeVisible();
   await expect.poll(() => percentOf(page, 'bus-load')).toBeGreaterThan(0.1);
 });

@@ -24,33 +24,33 @@ test('energy, names and history persist across a reload, and export as CSV', asy
   test.setTimeout(90_000);
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/');
-  await expect(page.getByRole('status').first()).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
 
   // Name the meter: the registry keeps it.
-  await page.getByRole('button', { name: 'Meters and history' }).click();
+  await page.getByRole('link', { name: 'Settings' }).click();
   const form = page.getByRole('form', { name: /^Meter 7/ });
   await form.getByLabel('Name').fill('Kettle');
   await form.getByLabel('Priority').fill('10');
   await form.getByRole('button', { name: 'Save' }).click();
   await expect(page.getByRole('form', { name: 'Meter 7: Kettle' })).toBeVisible();
   // Poll timing against the bus bound, and reply latency per meter.
-  await expect(page.getByTestId('cycle')).toHaveText(/Poll cycle [\d.]+ ms for 2\s+meters; the bus needs at least [\d.]+ ms/);
+  await expect(page.getByTestId('cycle')).toHaveText(/Poll cycle [\d.]+ ms for 2 meter\(s\); the bus needs at least [\d.]+ ms/);
   await expect(page.getByRole('form', { name: 'Meter 7: Kettle' }).getByTestId('latency')).toHaveText(/ms \(median\)/);
 
   // Energy from the registers reaches the ledger and the tile.
-  await page.getByRole('button', { name: 'Now' }).click();
+  await page.getByRole('link', { name: 'Now' }).click();
   await expect.poll(() => shownTodayWh(page, 7).catch(() => 0), { timeout: 30_000 }).toBeGreaterThan(2);
   const before = await shownTodayWh(page, 7);
   // At 2 kW, 1 Wh every 1.8 s: the tile cannot be far from the elapsed time.
   expect(before).toBeLessThan(40);
 
   await page.reload();
-  await expect(page.getByRole('status').first()).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   await expect(page.locator('article[data-node="7"]').getByRole('heading')).toHaveText('Kettle');
   // The day continues from what was stored: nothing was lost or counted twice.
   await expect.poll(() => shownTodayWh(page, 7).catch(() => 0), { timeout: 30_000 }).toBeGreaterThan(before);
 
-  await page.getByRole('button', { name: 'Meters and history' }).click();
+  await page.getByRole('link', { name: 'Settings' }).click();
   const exportForm = page.getByRole('form', { name: 'Export CSV' });
   const downloading = page.waitForEvent('download');
   await exportForm.getByRole('button', { name: 'Export CSV' }).click();
@@ -68,16 +68,16 @@ test('a backup restores the history and the site key into a fresh browser', asyn
   test.setTimeout(90_000);
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/');
-  await page.getByRole('button', { name: 'Meters and history' }).click();
+  await page.getByRole('link', { name: 'Settings' }).click();
   const form = page.getByRole('form', { name: /^Meter 7/ });
   await form.getByLabel('Name').fill('Kettle');
   await form.getByRole('button', { name: 'Save' }).click();
-  await page.getByRole('button', { name: 'Now' }).click();
+  await page.getByRole('link', { name: 'Now' }).click();
   await expect.poll(() => shownTodayWh(page, 7).catch(() => 0), { timeout: 30_000 }).toBeGreaterThan(2);
   const stored = await shownTodayWh(page, 7);
   const siteKey = await page.evaluate(() => localStorage.getItem('wattwall.site-key'));
 
-  await page.getByRole('button', { name: 'Meters and history' }).click();
+  await page.getByRole('link', { name: 'Settings' }).click();
   const backupForm = page.getByRole('form', { name: 'Backup' });
   await backupForm.getByLabel('Passphrase (optional)').fill('long enough passphrase');
   const downloading = page.waitForEvent('download');
@@ -97,12 +97,12 @@ test('a backup restores the history and the site key into a fresh browser', asyn
   }, meterFlash);
   await installFakeSerial(tablet, { bitrate: 125_000, meters, granted: true }, { giveSiteKey: false });
   await tablet.goto('/');
-  await expect(tablet.getByRole('status').first()).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
+  await expect(tablet.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   // Its key is not the site's: no meter proves its identity, nothing shows.
   await tablet.waitForTimeout(3000);
   await expect(tablet.locator('article[data-node]')).toHaveCount(0);
 
-  await tablet.getByRole('button', { name: 'Meters and history' }).click();
+  await tablet.getByRole('link', { name: 'Settings' }).click();
   const restoreForm = tablet.getByRole('form', { name: 'Restore' });
   await restoreForm.getByLabel('Backup file').setInputFiles(file);
   await restoreForm.getByLabel('Passphrase, if it has one').fill('wrong passphrase');
@@ -115,10 +115,10 @@ test('a backup restores the history and the site key into a fresh browser', asyn
 
   // With the site's key and history back, the meters answer and the day goes on from the backup.
   await expect(tablet.getByRole('form', { name: 'Meter 7: Kettle' })).toBeVisible({ timeout: 15_000 });
-  await tablet.getByRole('button', { name: 'Now' }).click();
+  await tablet.getByRole('link', { name: 'Now' }).click();
   await expect.poll(() => shownTodayWh(tablet, 7).catch(() => 0), { timeout: 30_000 }).toBeGreaterThanOrEqual(stored);
   // The restored freshness state accepts the meters' records as they come: none rejected.
-  await tablet.getByRole('button', { name: 'Meters and history' }).click();
+  await tablet.getByRole('link', { name: 'Settings' }).click();
   await expect(tablet.getByRole('form', { name: 'Meter 7: Kettle' }).getByTestId('rejected')).toHaveText('0');
   await fresh.close();
 });
@@ -126,9 +126,9 @@ test('a backup restores the history and the site key into a fresh browser', asyn
 test('the demo bus keeps its household’s history in IndexedDB', async ({ page }) => {
   test.setTimeout(60_000);
   await page.goto('/');
-  await expect(page.getByRole('status').first()).toHaveText(/Connected: Demo bus/);
+  await expect(page.getByTestId('link-status')).toHaveText(/Connected: Demo bus/);
   await expect(page.locator('article[data-node="4"]').getByRole('heading')).toHaveText('Heat pump');
-  await page.getByRole('button', { name: 'Meters and history' }).click();
+  await page.getByRole('link', { name: 'Settings' }).click();
   await expect(page.getByRole('form', { name: /^Meter 10: PV inverter/ })).toBeVisible();
   await expect(page.getByTestId('storage')).toHaveText(/Saved at/, { timeout: 20_000 });
   const names = await page.evaluate(async () => {

@@ -78,7 +78,7 @@ export class AdapterState {
     this.#storage = options.storage ?? (typeof localStorage === 'undefined' ? undefined : localStorage);
     this.#bitrate = options.bitrate;
     this.support = options.apis
-      ? { serial: !!options.apis.serial, usb: !!options.apis.usb, explanation: undefined }
+      ? { serial: !!options.apis.serial, usb: !!options.apis.usb, gap: undefined, explanation: undefined }
       : browserSupport(nav, options.secureContext ?? (typeof isSecureContext === 'boolean' ? isSecureContext : true));
     this.kinds = ADAPTER_KINDS.map((k) => {
       const available = k.api === 'serial' ? this.support.serial : this.support.usb;
@@ -186,6 +186,7 @@ export class AdapterState {
 
   /** The demo bus's emulated adapter, opened with the real slcan driver and shown in the monitor. */
   async openDemo(port: SerialPortLike, label: string): Promise<CanTransport> {
+    this.monitor.bitrate = this.#bitrate();
     const transport = await openSlcanTransport(port, { bitrate: this.#bitrate(), label });
     return this.monitor.tee(transport);
   }
@@ -195,6 +196,7 @@ export class AdapterState {
   }
 
   #connect(target: RememberedAdapter): AdapterConnection {
+    this.monitor.bitrate = this.#bitrate();
     const connection = new AdapterConnection(target, this.#apis, {
       bitrate: this.#bitrate(),
       listenOnly: this.listenOnly,

@@ -10,9 +10,11 @@ import { teeToMonitor } from '../lib/can/monitor/tee';
 import { replayTransport } from '../lib/can/replay';
 import type { CanTransport } from '../lib/can/transport';
 
-/** "1 line could not be read", "3 lines could not be read". */
-export function linesUnread(count: number): string {
-  return `${count} line${count === 1 ? '' : 's'} could not be read`;
+/** What an import brought: the screen words it. */
+export interface ImportResult {
+  readonly name: string;
+  readonly entries: number;
+  readonly problems: readonly CandumpProblem[];
 }
 
 export type MonitorFilter = 'all' | 'frames' | 'protocol' | 'errors';
@@ -29,8 +31,7 @@ export class BusMonitorState {
   stats = $state.raw<MonitorStats | undefined>(undefined);
   /** Name of the imported capture shown instead of the live bus. */
   capture = $state<string | undefined>(undefined);
-  importProblems = $state.raw<CandumpProblem[]>([]);
-  importMessage = $state<string | undefined>(undefined);
+  imported = $state.raw<ImportResult | undefined>(undefined);
 
   readonly live: BusMonitor;
   #captured: BusMonitor | undefined;
@@ -56,6 +57,7 @@ export class BusMonitorState {
     return teeToMonitor(transport, this.live, this.#now);
   }
 
+  /** The screen shows the monitor: refresh its view a few times a second. */
   show(): void {
     this.visible = true;
     this.refresh();
@@ -66,11 +68,6 @@ export class BusMonitorState {
     this.visible = false;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
-  }
-
-  toggle(): void {
-    if (this.visible) this.hide();
-    else this.show();
   }
 
   refresh(): void {
@@ -120,11 +117,8 @@ export class BusMonitorState {
   /** Replays a candump log into a monitor of its own and shows it; the live monitor keeps recording. */
   async importCandump(text: string, name: string): Promise<void> {
     const { entries, problems } = parseCandump(text);
-    this.importProblems = problems;
-    if (entries.length === 0) {
-      this.importMessage = problems.length > 0 ? `${name}: no frame could be read (${linesUnread(problems.length)})` : `${name}: the file holds no frames`;
-      return;
-    }
+    this.imported = { name, entries: entries.length, problems };
+    if (entries.length === 0) return;
     const captured = new BusMonitor({ bitrate: this.live.bitrate, capacity: Math.max(20_000, entries.length + 16), now: () => 0 });
     const replay = teeToMonitor(replayTransport(entries, { label: name }), captured, () => 0);
     for await (const _event of replay.fromBus) {
@@ -132,15 +126,13 @@ export class BusMonitorState {
     }
     this.#captured = captured;
     this.capture = name;
-    this.importMessage = `${name}: ${entries.length} entries${problems.length > 0 ? `, ${linesUnread(problems.length)}` : ''}`;
     this.refresh();
   }
 
   backToLive(): void {
     this.#captured = undefined;
     this.capture = undefined;
-    this.importProblems = [];
-    this.importMessage = undefined;
+    this.imported = undefined;
     this.refresh();
   }
 }

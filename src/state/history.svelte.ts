@@ -5,8 +5,8 @@
  */
 import { SvelteMap } from 'svelte/reactivity';
 import type { Historian } from '../lib/aggregator/historian';
-import { type SiteSecrets, writeBackup } from '../lib/store/backup';
-import { csvLines, type CsvKind } from '../lib/store/export';
+import type { SiteSecrets } from '../lib/store/backup';
+import type { CsvKind } from '../lib/store/export';
 import { readSlotEnergy } from '../lib/store/queries';
 import type { LogEntry, MeterInfo, Resolution } from '../lib/store/schema';
 
@@ -84,6 +84,8 @@ export class HistoryState {
     const parts: string[] = [];
     this.busy = 'Exporting…';
     try {
+      // Loaded when first used: exports are rare, the first screen's JavaScript stays small.
+      const { csvLines } = await import('../lib/store/export');
       for await (const line of csvLines(this.historian.db, { kind: request.kind, meters, from: request.from, to: request.to, ...(request.resolution ? { resolution: request.resolution } : {}) })) parts.push(line);
       return new Blob(parts, { type: 'text/csv' });
     } finally {
@@ -95,6 +97,7 @@ export class HistoryState {
     this.busy = 'Writing the backup…';
     try {
       await this.historian.flush();
+      const { writeBackup } = await import('../lib/store/backup');
       const bytes = await writeBackup(this.historian.db, this.site, secrets, passphrase);
       return new Blob([bytes as BlobPart], { type: 'application/octet-stream' });
     } finally {

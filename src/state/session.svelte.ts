@@ -7,16 +7,18 @@ import { SvelteMap } from 'svelte/reactivity';
 import { Aggregator, type CycleTiming, type SnapshotReading } from '../lib/aggregator/aggregator';
 import { type Alarm, AlarmMonitor } from '../lib/aggregator/alarms';
 import { Historian, type MeterPatch } from '../lib/aggregator/historian';
-import { applySiteSecrets, loadOrCreateSiteKey, persistentSite, siteFingerprint, siteSecrets } from '../lib/aggregator/site';
+import { applySiteSecrets, loadOrCreateSiteKey, markSiteKeyShown, persistentSite, replaceSiteKey, siteFingerprint, siteKeyShown, siteSecrets } from '../lib/aggregator/site';
+import { toHex } from '../lib/meter/keys';
 import type { CanTransport, LinkStatus } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
 import type { AckRecord } from '../lib/meter/records';
-import { readBackup, restoreBackup } from '../lib/store/backup';
 import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
+import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import { AdapterState } from './adapter.svelte';
 import { HistoryState } from './history.svelte';
+import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'adapter';
 
@@ -59,6 +61,7 @@ export class BusSession {
   alarms = $state.raw<readonly Alarm[]>([]);
   cycle = $state.raw<CycleTiming | undefined>(undefined);
   history = $state.raw<HistoryState | undefined>(undefined);
+  settings = $state.raw<SiteSettingsState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -69,7 +72,7 @@ export class BusSession {
   #historian: Historian | undefined;
   #db: HistoryDb | undefined;
   #siteKey: Uint8Array | undefined;
-  #names = new Map<number, string>();
+  #names = new Map<number, { name: string; kind: MeterKind }>();
   #stopDemo: (() => void) | undefined;
   #timers: ReturnType<typeof setInterval>[] = [];
   readonly #alarmMonitor = new AlarmMonitor();
@@ -83,6 +86,21 @@ export class BusSession {
 
   get sortedMeters(): MeterTileState[] {
     return [...this.meters.values()].sort((a, b) => a.node - b.node);
+  }
+
+  /** The registry entry of a live tile, if the meter proved its uid. */
+  info(uid: string | undefined): MeterInfo | undefined {
+    return uid === undefined ? undefined : this.registry.find((m) => m.uid === uid);
+  }
+
+  /** Consumption, generation and grid exchange from the live readings. */
+  get site(): SitePower {
+    return sitePower(
+      this.sortedMeters.map((tile) => {
+        const info = this.info(tile.uid);
+        return { kind: info?.kind ?? tile.kind, gridPoint: info?.gridPoint ?? false, watts: tile.watts, silent: tile.silent };
+      }),
+    );
   }
 
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
@@ -132,7 +150,7 @@ export class BusSession {
         return;
       }
       this.#stopDemo = () => demo.stop();
-      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, m.name]));
+      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, { name: m.name, kind: m.kind ?? 'load' }]));
       this.source = 'demo';
       this.adapterLabel = label;
       await this.#attach(transport, DEMO_SITE_KEY);
@@ -166,6 +184,7 @@ export class BusSession {
     this.#historian = undefined;
     this.history?.dispose();
     this.history = undefined;
+    this.settings = undefined;
     this.#db?.close();
     this.#db = undefined;
     this.#stopDemo?.();
@@ -196,6 +215,37 @@ export class BusSession {
     return aggregator.setRelay(node, on);
   }
 
+  /** This installation's site key (the one real meters are provisioned with), as hex. */
+  installationKey(): { hex: string; fingerprint: string; shown: boolean } {
+    const key = loadOrCreateSiteKey(localStorage);
+    return { hex: toHex(key), fingerprint: siteFingerprint(key), shown: siteKeyShown(localStorage) };
+  }
+
+  /** The user has written the key down: it is not shown again unasked. */
+  markKeyShown(): void {
+    markSiteKeyShown(localStorage);
+  }
+
+  /** A new installation key; meters must be provisioned again. Reconnects a real adapter. */
+  async replaceKey(): Promise<{ hex: string; fingerprint: string; shown: boolean }> {
+    const wasSerial = this.source === 'adapter';
+    if (wasSerial) await this.disconnect();
+    replaceSiteKey(localStorage);
+    if (wasSerial) await this.start();
+    return this.installationKey();
+  }
+
+  /** Changes the bus's bit rate: the adapter (or the demo bus) is opened again at the new rate. */
+  async setBitrate(bitrate: number): Promise<void> {
+    this.bitrate = bitrate;
+    const source = this.source;
+    if (source === 'demo') await this.connectDemo();
+    else if (source === 'adapter') {
+      await this.disconnect();
+      await this.start();
+    }
+  }
+
   /** A backup file of this site; a real site's carries its key and counters, the demo's none. */
   async backup(passphrase?: string): Promise<Blob> {
     const history = this.history;
@@ -209,6 +259,7 @@ export class BusSession {
    * The bus stops meanwhile, so nothing writes while the rows are replaced.
    */
   async restore(file: Blob, passphrase?: string): Promise<{ rows: number }> {
+    const { readBackup, restoreBackup } = await import('../lib/store/backup');
     const parsed = await readBackup(new Uint8Array(await file.arrayBuffer()), passphrase);
     const wasDemo = this.source === 'demo';
     await this.disconnect();
@@ -228,12 +279,13 @@ export class BusSession {
     const fingerprint = siteFingerprint(siteKey);
     const db = await openHistory(historyDbName(fingerprint));
     const estimate = browserEstimate();
-    const historian = await Historian.open(db, { nameHint: (node) => this.#names.get(node), ...(estimate ? { estimateBytes: estimate } : {}) });
+    const historian = await Historian.open(db, { meterHint: (node) => this.#names.get(node), ...(estimate ? { estimateBytes: estimate } : {}) });
     const aggregator = new Aggregator(transport, { ...site, bitrate: this.bitrate, intervalMs: this.pollIntervalMs });
     this.#siteKey = siteKey;
     this.#db = db;
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
+    this.settings = await SiteSettingsState.load(historian);
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -289,10 +341,16 @@ export class BusSession {
   #withInfo(tile: MeterTileState): MeterTileState {
     const uid = tile.uid ?? this.#historian?.uidOfNode(tile.node);
     const info = uid ? this.#historian?.meter(uid) : undefined;
-    return { ...tile, uid, name: info?.name ?? this.#names.get(tile.node) ?? `Meter ${tile.node}`, kind: info?.kind ?? 'load' };
+    return { ...tile, uid, name: info?.name ?? this.#names.get(tile.node)?.name ?? `Meter ${tile.node}`, kind: info?.kind ?? 'load' };
   }
 
   #update(reading: SnapshotReading): void {
+    this.#updateTile(reading);
+    const settings = this.settings?.value;
+    if (settings) this.#alarmMonitor.gridPower(this.site.grid, settings.contractedPowerW, Date.now());
+  }
+
+  #updateTile(reading: SnapshotReading): void {
     const previous = this.meters.get(reading.node);
     const stats = this.#aggregator?.pollStats(reading.node);
     const r = reading.record;

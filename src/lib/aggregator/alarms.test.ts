@@ -39,4 +39,18 @@ describe('AlarmMonitor', () => {
     alarms.forget(2);
     expect(alarms.active).toEqual([]);
   });
+
+  it('raises the contracted-power alarm above the tolerated 110 % and clears it back under the contract', () => {
+    const alarms = new AlarmMonitor();
+    alarms.gridPower(3250, 3000, 0);
+    expect(alarms.active).toEqual([]);
+    alarms.gridPower(3400, 3000, 1);
+    expect(alarms.active.map((a) => a.kind)).toEqual(['over-contract']);
+    expect(alarms.active[0]?.detail).toContain('3400 W');
+    alarms.gridPower(3050, 3000, 2);
+    expect(alarms.active).toHaveLength(1);
+    expect(alarms.active[0]?.detail).toContain('3050 W');
+    alarms.gridPower(2990, 3000, 3);
+    expect(alarms.active).toEqual([]);
+  });
 });

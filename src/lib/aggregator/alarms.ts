@@ -5,7 +5,7 @@
  */
 import type { RejectionReason } from '../meter/link';
 
-export type AlarmKind = 'rejected-burst' | 'forged-requests' | 'meter-silent' | 'adapter-lost' | 'storage-full' | 'storage-error';
+export type AlarmKind = 'over-contract' | 'rejected-burst' | 'forged-requests' | 'meter-silent' | 'adapter-lost' | 'storage-full' | 'storage-error';
 
 export interface Alarm {
   /** `kind` or `kind:node`: one alarm of a kind per meter. */
@@ -76,6 +76,20 @@ export class AlarmMonitor {
     else this.#clear('storage-error');
   }
 
+  /**
+   * The site's import against what its connection tolerates (the contracted power plus the
+   * tolerance the meter allows without limit: 10 % in Italy). Raised above it, cleared once the
+   * import is back under the contracted power itself, so a load hovering at the edge does not
+   * blink the alarm. The energy manager's guard acts long before the meter would trip.
+   */
+  gridPower(watts: number, contractedW: number, at: number, tolerance = 0.1): void {
+    const active = this.#active.has('over-contract');
+    const limit = contractedW * (1 + tolerance);
+    const detail = `the site draws ${Math.round(watts)} W; its ${Math.round(contractedW)} W contract tolerates ${Math.round(limit)} W`;
+    if (watts > limit || (active && watts > contractedW)) this.#raise('over-contract', undefined, at, detail);
+    else if (active) this.#clear('over-contract');
+  }
+
   /** A meter left the registry, or the bus changed: its alarms go. */
   forget(node: number): void {
     for (const id of [...this.#active.keys()]) if (id.endsWith(`:${node}`)) this.#clear(id);
@@ -121,7 +135,7 @@ export class AlarmMonitor {
     const id = node === undefined ? kind : `${kind}:${node}`;
     const existing = this.#active.get(id);
     this.#active.set(id, existing ? { ...existing, lastSeen: at, detail } : { id, kind, node, since: at, lastSeen: at, count: 1, detail });
-    if (!existing) this.#emit();
+    if (!existing || existing.detail !== detail) this.#emit();
   }
 
   #clear(id: string): void {

@@ -20,7 +20,7 @@ describe('Historian on the simulated bus (fake-indexeddb)', () => {
       { nodeId: 2, name: 'kettle', load: resistive(2000) },
       { nodeId: 9, name: 'lamp', load: resistive(60) },
     ]);
-    const { historian } = await h.open({ nameHint: (node) => (node === 2 ? 'Kettle' : undefined) });
+    const { historian } = await h.open({ meterHint: (node) => (node === 2 ? { name: 'Kettle' } : undefined) });
     await h.poll(120);
     await historian.flush();
 

@@ -21,6 +21,7 @@ import {
   type LogEntry,
   type LogLevel,
   type MeterInfo,
+  type MeterKind,
   type PendingGap,
   SlotQuality,
 } from '../store/schema';
@@ -37,8 +38,8 @@ const EVENT_READ_MS = 10 * 60_000;
 
 export interface HistorianOptions {
   readonly now?: () => number;
-  /** A name for a meter seen for the first time (the demo knows its loads' names). */
-  readonly nameHint?: (node: number) => string | undefined;
+  /** Name and kind for a meter seen for the first time (the demo knows its loads). */
+  readonly meterHint?: (node: number) => { readonly name?: string; readonly kind?: MeterKind } | undefined;
   readonly retention?: RetentionPolicy;
   /** The browser's storage figure; an estimate from the rows otherwise. */
   readonly estimateBytes?: () => Promise<number | undefined>;
@@ -263,8 +264,8 @@ export class Historian {
       const info: MeterInfo = {
         uid,
         node,
-        name: this.#options.nameHint?.(node) ?? `Meter ${node}`,
-        kind: 'load',
+        name: this.#options.meterHint?.(node)?.name ?? `Meter ${node}`,
+        kind: this.#options.meterHint?.(node)?.kind ?? 'load',
         priority: 50,
         gridPoint: false,
         interruptible: true,
@@ -458,6 +459,11 @@ export class Historian {
     const entry: LogEntry = { at: this.#now(), level, code, message, ...(uid ? { uid } : {}) };
     this.#writer.log(entry);
     for (const l of this.#listeners) l.log?.(entry);
+  }
+
+  /** A site setting, written with the next flush (in the same database as the history). */
+  putSetting(key: string, value: unknown): void {
+    this.#writer.putSetting(key, value);
   }
 
   /** Logs from outside the historian (the state layer's alarms) go to the same log. */

@@ -91,3 +91,25 @@ export function applySiteSecrets(secrets: SiteSecrets, storage: KeyValueStorage)
   storage.setItem(SITE_KEY_ITEM, toHex(siteKey));
   return siteKey;
 }
+
+const SHOWN_ITEM = 'wattwall.site-key-shown';
+
+/** The site key has been shown to the user once (for provisioning); it is not shown again unasked. */
+export function siteKeyShown(storage: KeyValueStorage): boolean {
+  return storage.getItem(SHOWN_ITEM) === '1';
+}
+
+export function markSiteKeyShown(storage: KeyValueStorage): void {
+  storage.setItem(SHOWN_ITEM, '1');
+}
+
+/**
+ * A new site key replaces the old one: every meter must be provisioned again with it, and the
+ * history starts in a new database (the old one stays, under the old key's fingerprint).
+ */
+export function replaceSiteKey(storage: KeyValueStorage): Uint8Array {
+  const key = generateSiteKey();
+  storage.setItem(SITE_KEY_ITEM, toHex(key));
+  storage.setItem(SHOWN_ITEM, '0');
+  return key;
+}

@@ -96,28 +96,29 @@ export function kindInfo(kind: AdapterKind): AdapterKindInfo {
   return ADAPTER_KINDS.find((k) => k.kind === kind) as AdapterKindInfo;
 }
 
+export type SupportGap = 'insecure' | 'none' | 'no-serial' | 'no-usb';
+
 export interface BrowserSupport {
   readonly serial: boolean;
   readonly usb: boolean;
-  /** A plain explanation when something is missing; undefined when both APIs are there. */
+  /** What is missing (the screens word it in the user's language); undefined when both APIs are there. */
+  readonly gap: SupportGap | undefined;
+  /** The same in plain English, for logs and tests. */
   readonly explanation: string | undefined;
 }
+
+const SUPPORT_EXPLANATIONS: Readonly<Record<SupportGap, string>> = {
+  insecure: 'USB adapters need the app served over https:// or from localhost. The demo bus works here.',
+  none: 'This browser cannot talk to USB adapters: it has neither Web Serial nor WebUSB. Use Chrome or Edge on a computer, or Chrome on an Android tablet. The demo bus works here.',
+  'no-serial':
+    'Web Serial is not available in this browser (on Android before Chrome 148 it reaches Bluetooth ports only). Use an slcan adapter over WebUSB, or a candleLight (gs_usb) adapter.',
+  'no-usb': 'WebUSB is not available in this browser: slcan adapters over Web Serial work, candleLight (gs_usb) adapters do not.',
+};
 
 /** What this browser offers, and what to tell the user about what it does not. */
 export function browserSupport(nav: Navigator | undefined, secureContext: boolean): BrowserSupport {
   const serial = !!nav && 'serial' in nav && !!nav.serial;
   const usb = !!nav && 'usb' in nav && !!nav.usb;
-  let explanation: string | undefined;
-  if (!secureContext) {
-    explanation = 'USB adapters need the app served over https:// or from localhost. The demo bus works here.';
-  } else if (!serial && !usb) {
-    explanation =
-      'This browser cannot talk to USB adapters: it has neither Web Serial nor WebUSB. Use Chrome or Edge on a computer, or Chrome on an Android tablet. The demo bus works here.';
-  } else if (!serial) {
-    explanation =
-      'Web Serial is not available in this browser (on Android before Chrome 148 it reaches Bluetooth ports only). Use an slcan adapter over WebUSB, or a candleLight (gs_usb) adapter.';
-  } else if (!usb) {
-    explanation = 'WebUSB is not available in this browser: slcan adapters over Web Serial work, candleLight (gs_usb) adapters do not.';
-  }
-  return { serial, usb, explanation };
+  const gap: SupportGap | undefined = !secureContext ? 'insecure' : !serial && !usb ? 'none' : !serial ? 'no-serial' : !usb ? 'no-usb' : undefined;
+  return { serial, usb, gap, explanation: gap ? SUPPORT_EXPLANATIONS[gap] : undefined };
 }
