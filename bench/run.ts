@@ -6,6 +6,7 @@ import { benchBundle } from './bundle';
 import { benchDriverDecoding, benchFullLoad, benchMonitor } from './drivers';
 import { benchFirmware } from './firmware';
 import { benchAppCycle, benchStore } from './history';
+import { benchDashboard } from './dashboard';
 import { benchPlanner } from './planner';
 import { benchTariff } from './tariff';
 
@@ -19,6 +20,7 @@ benchMonitor(figures);
 await benchAppCycle(figures);
 await benchStore(figures);
 benchBundle(figures);
+await benchDashboard(figures);
 benchFirmware(figures);
 benchTariff(figures);
 await benchPlanner(figures);

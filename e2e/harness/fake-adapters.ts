@@ -51,6 +51,8 @@ export interface FakeAdapterHandle {
   /** `count` errors while the adapter transmitted (TEC + 8 each); 32 make it bus-off. */
   transmitErrors(count: number, kind?: BusErrorKind): void;
   readonly controllerState: string;
+  /** The relay of the simulated meter on `node` (undefined: no such meter). */
+  relayOf(node: number): boolean | undefined;
 }
 
 declare global {
@@ -87,13 +89,14 @@ function install(config: FakeAdapterConfig): void {
     else usb.add(adapter.usb, config.granted);
   }
   if (config.unpluggedAtStart) adapter.unplug();
+  const meters = new Map<number, SimulatedMeter>();
 
   const ready = (async () => {
     const module = await compileMeterCore(decodeBase64(config.wasmBase64));
     // A reload is a power cut for the simulated meters too: their flash survives it.
     const nvStore = keyValueNvStore(localStorage, 'wattwall.e2e.meter-nv');
     for (const m of config.meters) {
-      new SimulatedMeter(module, scheduler, bus, { nodeId: m.nodeId, name: m.name, load: constant(m.draw), siteKey: fromHex(config.siteKeyHex), nvStore });
+      meters.set(m.nodeId, new SimulatedMeter(module, scheduler, bus, { nodeId: m.nodeId, name: m.name, load: constant(m.draw), siteKey: fromHex(config.siteKeyHex), nvStore }));
     }
     new RealTimePacer(scheduler).start();
   })();
@@ -145,6 +148,7 @@ function install(config: FakeAdapterConfig): void {
     get controllerState() {
       return adapter.controller.state;
     },
+    relayOf: (node) => meters.get(node)?.core.relayOn,
   };
   window.__fakeAdapter = handle;
   window.__fakeSerial = handle;

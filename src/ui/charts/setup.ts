@@ -19,10 +19,17 @@ import {
 } from 'chart.js';
 import 'chartjs-adapter-date-fns';
 import zoomPlugin from 'chartjs-plugin-zoom';
+import { enGB } from 'date-fns/locale/en-GB';
+import { it } from 'date-fns/locale/it';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, ScatterController, LinearScale, TimeScale, Tooltip, Legend, Filler, Decimation, zoomPlugin);
 
 export { Chart };
+
+/** date-fns's locale for the time axis: 24-hour clocks and day names in the app's language. */
+export function dateLocale(locale: string): typeof enGB {
+  return locale === 'it' ? it : enGB;
+}
 
 /** The theme's colours, read from the CSS variables so charts follow light and dark. */
 export function themeColors(): { text: string; muted: string; grid: string; import: string; export: string; accent: string; warn: string; danger: string } {
