@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { activePower, EUROPEAN_SUPPLY, type Draw, waveformOf } from '../src/lib/sim/waveforms';
 import type { FakeAdapterKind } from './harness/fake-adapters';
@@ -15,6 +16,12 @@ const drivers: { kind: FakeAdapterKind; button: string; label: string }[] = [
   { kind: 'slcan-usb', button: 'slcan adapter (WebUSB)', label: 'CANable 2.0 Nakakiyo slcan' },
   { kind: 'gs-usb', button: 'candleLight / gs_usb (WebUSB)', label: 'candleLight USB to CAN adapter (bytewerk), gs_usb' },
 ];
+
+async function noAxeViolations(page: Page, what: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  expect(summary, `axe on ${what}`).toEqual([]);
+}
 
 const status = (page: Page) => page.getByTestId('link-status');
 const tile = (page: Page, node: number) => page.locator(`article[data-node="${node}"]`);
@@ -49,6 +56,7 @@ for (const driver of drivers) {
     await page.evaluate(() => window.__fakeAdapter?.unplug());
     await expect(status(page)).toHaveText(`${driver.label} is unplugged: it reconnects when plugged back in`);
     await expect(tile(page, 3).getByText('No answer')).toBeVisible();
+    if (driver.kind === 'gs-usb') await noAxeViolations(page, 'an unplugged adapter');
     const before = await updatedAt(page, 3);
 
     // Plugged back in: no click, no picker; polling carries on and the tiles are live again.
@@ -91,6 +99,7 @@ test('a browser without Web Serial or WebUSB gets a plain explanation, and the d
   await expect(page.getByTestId('support-explanation')).toHaveText(/cannot talk to USB adapters: it has neither Web Serial nor WebUSB.*The demo bus works here/);
   for (const driver of drivers) await expect(page.getByRole('button', { name: driver.button })).toBeDisabled();
   await expect(page.getByText('This browser has no Web Serial.')).toBeVisible();
+  await noAxeViolations(page, 'the picker in a browser without USB');
   await expect(status(page)).toHaveText(/Connected: Demo bus/);
 });
 

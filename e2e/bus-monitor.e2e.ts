@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { type CandumpEntry, formatCandump, parseCandump } from '../src/lib/can/candump';
 import { CanError } from '../src/lib/can/error-frame';
@@ -11,6 +12,12 @@ import { installFakeAdapter } from './fixtures';
 
 const kettle: Draw = { power: 2000, powerFactor: 1, harmonics: [] };
 const meters = [{ nodeId: 7, name: 'Kettle', draw: kettle }];
+
+async function noAxeViolations(page: Page, what: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  expect(summary, `axe on ${what}`).toEqual([]);
+}
 
 const percentOf = async (page: Page, testId: string) => Number(((await page.getByTestId(testId).textContent()) ?? '').replace('%', '').trim());
 
@@ -47,6 +54,7 @@ test('the bus monitor shows live traffic decoded, the bus load, the state and th
   await expect(monitor.getByText(/^bus error-passive/)).toBeVisible();
   await expect(page.getByTestId('bus-state')).toHaveText('error-active', { timeout: 5000 });
   await expect(page.getByTestId('bus-errors')).toContainText('bit 32');
+  await noAxeViolations(page, 'the bus monitor with errors and states');
   // And the meters are polled again.
   await page.getByRole('radio', { name: 'Wattwall protocol' }).check();
   await expect(monitor.getByText('SNAPSHOT request to meter 7').first()).toBeVisible();
@@ -88,6 +96,7 @@ test('a capture exported as a candump log, and a field capture imported and exam
   await expect(page.getByTestId('frame-counts')).toHaveText(`${frames.length} / 0`);
   await monitor.getByText('1 line could not be read', { exact: true }).click();
   await expect(monitor.getByText(/line 9: not a candump -L line/)).toBeVisible();
+  await noAxeViolations(page, 'an imported capture');
 
   await page.getByRole('button', { name: 'Back to the live bus' }).click();
   await expect(monitor.getByRole('heading', { name: 'Bus monitor' })).toBeVisible();

@@ -188,6 +188,7 @@ export const en = {
   'monitor.col.meaning': 'Meaning',
   'monitor.in': 'in',
   'monitor.out': 'out',
+  'monitor.list': 'Frames and events',
   'monitor.empty': 'Nothing on the bus yet.',
 
   'chart.reset': 'Reset zoom',

@@ -190,6 +190,7 @@ export const it = {
   'monitor.col.meaning': 'Significato',
   'monitor.in': 'in',
   'monitor.out': 'out',
+  'monitor.list': 'Trame ed eventi',
   'monitor.empty': 'Ancora niente sul bus.',
 
   'chart.reset': 'Annulla lo zoom',
