@@ -50,7 +50,7 @@ export interface GsUsbOptions {
   hardwareTimestamps?: boolean;
   /** Ask for bus-error frames where the device offers the choice (default true: the monitor counts them). */
   busErrorReporting?: boolean;
-  /** IN transfers kept outstanding (default 32; Linux keeps 30): frames the adapter can hand over while the page is busy. */
+  /** IN transfers kept outstanding (default 64; Linux keeps 30): frames the adapter can hand over while the page is busy. */
   rxTransfers?: number;
   /** Frames in flight before writes wait for echoes (Linux: 10). */
   maxTxInFlight?: number;
@@ -163,7 +163,7 @@ class GsUsbTransport implements CanTransport {
       throw error instanceof AdapterOpenError ? error : new AdapterOpenError(`The gs_usb adapter did not accept its configuration (${errorMessage(error)}).`, { cause: error });
     }
     this.#state = 'open';
-    const rx = this.#options.rxTransfers ?? 32;
+    const rx = this.#options.rxTransfers ?? 64;
     this.#readers = Array.from({ length: rx }, () => this.#readLoop());
     this.#emit({ type: 'status', status: 'connected' });
     this.#scheduleStatePoll();
