@@ -7,7 +7,7 @@
  */
 import { type BillMeter, computeBill, type SlotEnergy } from './billing';
 import type { BillingPeriod } from './period';
-import type { PriceSlot } from './slot';
+import { type PriceSlot, SLOT_MS } from './slot';
 import { needsSpotPrices, type Tariff } from './tariff';
 import { addMonths, localMonthOf, localMonthRange } from './zone';
 
@@ -97,7 +97,8 @@ const EMPTY: RangeCosts = { byCentre: new Map(), chargesCents: 0, creditCents: 0
 /** The costs of `[from, min(to, now))`, month by month. Throws BillingError on energy that cannot be billed. */
 export async function rangeCosts(query: RangeCostQuery, cache?: CostCache): Promise<RangeCosts> {
   const { tariff, meters, now } = query;
-  const end = Math.min(query.to, now);
+  // The slot now is in counts as far as it has gone (computeBill stops at `now`).
+  const end = Math.min(query.to, Math.ceil(now / SLOT_MS) * SLOT_MS);
   if (!(query.from < end)) return EMPTY;
   const context = `${JSON.stringify(tariff)}|${meters.map((m) => `${m.id}:${m.role}`).join(',')}|${query.revision ?? ''}`;
   const byCentre = new Map<string, number>();
