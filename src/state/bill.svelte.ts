@@ -8,7 +8,7 @@ import { type Bill, computeBill } from '../lib/tariff/billing';
 import { rangePeriod, SETTLED_AFTER_MS } from '../lib/tariff/costs';
 import { billingPeriodAt, billingPeriodOfMonth, type BillingPeriod } from '../lib/tariff/period';
 import { needsSpotPrices, type Tariff } from '../lib/tariff/tariff';
-import { addMonths, type LocalMonth, localMonthRange } from '../lib/tariff/zone';
+import { addMonths, localDateOf, localDayRange, type LocalMonth, localMonthRange } from '../lib/tariff/zone';
 import type { PricesState } from './prices.svelte';
 
 export interface MonthBar {
@@ -66,7 +66,9 @@ export class BillState {
     try {
       let problem: string | undefined;
       if (needsSpotPrices(tariff) && this.#prices.source) {
-        const error = await this.#prices.ensureRange(period.start, Math.min(period.end, now));
+        // Up to the end of today: the same range all day, so a failed fill waits before it is tried again.
+        const today = localDayRange(localDateOf(now, tariff.timeZone), tariff.timeZone);
+        const error = await this.#prices.ensureRange(period.start, Math.min(period.end, today.end));
         problem = error?.message;
       }
       const [energy, spot] = await Promise.all([this.#prices.energy(period.start, period.end), this.#prices.slots(period.start, period.end)]);
