@@ -18,6 +18,7 @@ import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHist
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import { AdapterState } from './adapter.svelte';
 import { HistoryState } from './history.svelte';
+import { PricesState } from './prices.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'adapter';
@@ -62,6 +63,8 @@ export class BusSession {
   cycle = $state.raw<CycleTiming | undefined>(undefined);
   history = $state.raw<HistoryState | undefined>(undefined);
   settings = $state.raw<SiteSettingsState | undefined>(undefined);
+  /** The price service of the attached site, its status and today's costs. */
+  prices = $state.raw<PricesState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -184,6 +187,8 @@ export class BusSession {
     this.#historian = undefined;
     this.history?.dispose();
     this.history = undefined;
+    this.prices?.stop();
+    this.prices = undefined;
     this.settings = undefined;
     this.#db?.close();
     this.#db = undefined;
@@ -286,6 +291,8 @@ export class BusSession {
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
     this.settings = await SiteSettingsState.load(historian);
+    this.prices = new PricesState(historian, this.settings);
+    void this.prices.start();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
