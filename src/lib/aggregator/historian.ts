@@ -141,6 +141,12 @@ export class Historian {
     return this.#meters.get(uid)?.info;
   }
 
+  /** Energy counted for a meter since it joined (the ledger's running total), mWh. */
+  counted(uid: string): { importMwh: number; exportMwh: number } {
+    const cursor = this.#meters.get(uid)?.cursor;
+    return { importMwh: cursor?.countedImportMwh ?? 0, exportMwh: cursor?.countedExportMwh ?? 0 };
+  }
+
   uidOfNode(node: number): string | undefined {
     return this.#byNode.get(node);
   }

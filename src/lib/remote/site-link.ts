@@ -19,18 +19,37 @@ export interface PairedViewer extends ViewerCredential {
   readonly pairedAt: number;
 }
 
+/** How the site reaches its broker. */
+export interface BrokerConfig {
+  readonly enabled: boolean;
+  /** ws://… or wss://… */
+  readonly url: string;
+  readonly username: string;
+  readonly password: string;
+  /** Topic prefix: sites under one prefix list together. */
+  readonly prefix: string;
+  /** The site's name on the broker, as viewers see it. */
+  readonly name: string;
+  /** Home Assistant MQTT discovery under this prefix ("homeassistant"), or off when empty. */
+  readonly homeAssistantPrefix: string;
+}
+
+export const DEFAULT_BROKER_CONFIG: BrokerConfig = { enabled: false, url: 'ws://localhost:9001', username: '', password: '', prefix: 'wattwall', name: 'Home', homeAssistantPrefix: 'homeassistant' };
+
 export interface RemoteSiteData {
+  readonly broker: BrokerConfig;
   readonly viewers: readonly PairedViewer[];
   readonly lastSeq: Readonly<Record<string, number>>;
   readonly cursor: Readonly<Record<string, number>>;
 }
 
-const EMPTY: RemoteSiteData = { viewers: [], lastSeq: {}, cursor: {} };
+const EMPTY: RemoteSiteData = { broker: DEFAULT_BROKER_CONFIG, viewers: [], lastSeq: {}, cursor: {} };
 
 function valid(data: unknown): RemoteSiteData {
   const d = data as Partial<RemoteSiteData> | undefined;
   if (!d || !Array.isArray(d.viewers) || typeof d.lastSeq !== 'object' || typeof d.cursor !== 'object') return EMPTY;
-  return { viewers: d.viewers.filter((v) => typeof v?.viewer === 'string' && typeof v.keyHex === 'string'), lastSeq: d.lastSeq ?? {}, cursor: d.cursor ?? {} };
+  const b = { ...DEFAULT_BROKER_CONFIG, ...(typeof d.broker === 'object' && d.broker ? d.broker : {}) };
+  return { broker: b, viewers: d.viewers.filter((v) => typeof v?.viewer === 'string' && typeof v.keyHex === 'string'), lastSeq: d.lastSeq ?? {}, cursor: d.cursor ?? {} };
 }
 
 /** The site's remote data, kept in memory and written with the historian's next flush. */
@@ -49,6 +68,10 @@ export class RemoteSiteStore {
 
   get data(): RemoteSiteData {
     return this.#data;
+  }
+
+  async setBroker(broker: BrokerConfig): Promise<void> {
+    await this.#write({ ...this.#data, broker });
   }
 
   viewers(): ReadonlyMap<string, ViewerCredential> {
