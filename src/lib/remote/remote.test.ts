@@ -202,7 +202,12 @@ describe('remote view through a real broker', () => {
     await s.session.historian.flush();
     await settle(viewer.resync(s.h.rig.nowMs() - 86_400_000), s.tick);
     const after = await readSlotEnergy(s.h.db, [oven.uid], s.h.rig.nowMs() - 2 * 86_400_000, s.h.rig.nowMs() + 1);
-    expect(viewer.slotsOf(oven.uid)).toEqual(after);
+    // The simulation keeps ticking while the answer travels, so the open slot may have grown since.
+    const resynced = viewer.slotsOf(oven.uid);
+    expect(resynced.map((r) => r.start)).toEqual(after.map((l) => l.start));
+    expect(resynced.slice(0, -1)).toEqual(after.slice(0, -1));
+    const [lastSeen, lastStored] = [resynced.at(-1), after.at(-1)];
+    expect(lastSeen?.importMwh ?? Infinity).toBeLessThanOrEqual(lastStored?.importMwh ?? 0);
     viewer.close();
     await client.close();
     await s.publisher.stop();
