@@ -63,6 +63,13 @@ static const char *missing(int needs)
 
 static const test_entry_t tests[] = {
     T(test_wasm_abi), /* first: checks the state before ww_boot */
+    T(test_dsp_tables),
+    T(test_dsp_fft),
+    T(test_dsp_resample),
+    T(test_dsp_harmonics),
+    T(test_dsp_fundamental),
+    T(test_dsp_frequency_10s),
+    T(test_dsp_half_cycles),
     T(test_config_defaults),
     T(test_invalid_config),
     T(test_sha256_vectors),
@@ -89,6 +96,12 @@ static const test_entry_t tests[] = {
     T(test_energy_minute_export),
     T(test_dead_line),
     T(test_voltage_loss_and_return),
+    T(test_thd_to_the_40th),
+    T(test_phase_calibration),
+    T(test_dips_and_swells),
+    T(test_dip_thresholds),
+    T(test_frequency_10s),
+    T(test_aggregates_150_cycles),
     T(test_engine_boot),
     T(test_engine_remote_records),
     T(test_engine_remote_rate_limit),
@@ -113,6 +126,7 @@ static const test_entry_t tests[] = {
     TP(test_provision_errors),
     TT(test_analyze_defaults),
     TT(test_analyze_options),
+    TT(test_analyze_events),
     TT(test_analyze_bad_input),
 };
 

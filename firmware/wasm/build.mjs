@@ -30,8 +30,10 @@ const quiet = args.has('--quiet');
 
 // Sources, relative to firmware/. Headers are picked up from core/.
 const sources = [
-  'core/meter.c', 'core/meter_can.c', 'core/metrology.c', 'core/proto.c', 'core/proto_frames.c',
-  'core/secure.c', 'core/sha256.c', 'core/hmac.c', 'core/hkdf.c', 'core/crc32.c', 'wasm/meter_wasm.c',
+  'core/meter.c', 'core/meter_can.c', 'core/metrology.c', 'core/fundamental.c', 'core/halfcycle.c',
+  'core/harmonics.c', 'core/resample.c', 'core/fft.c', 'core/dsp_tables.c', 'core/proto.c',
+  'core/proto_frames.c', 'core/secure.c', 'core/sha256.c', 'core/hmac.c', 'core/hkdf.c', 'core/crc32.c',
+  'wasm/meter_wasm.c',
 ];
 
 // ABI version 2 (see meter_wasm.c).
