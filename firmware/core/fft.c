@@ -50,18 +50,42 @@ static void bit_reverse(int16_t *x)
     }
 }
 
+/* Halve with rounding. */
+static inline int16_t half(int32_t v)
+{
+    return (int16_t)((v + 1) >> 1);
+}
+
 /* In-place complex FFT of CN points, each stage halved: Z / CN. */
 static void cfft(int16_t *x)
 {
     bit_reverse(x);
-    for (uint32_t half = 1u; half < CN; half <<= 1) {
-        uint32_t step = FFT_N / (2u * half); /* twiddle index step on the FFT_N circle */
-        for (uint32_t k = 0; k < half; k++) {
+    /* the first two stages need no multiplication: twiddles 1 and -j */
+    for (uint32_t i = 0; i < CN; i += 4u) {
+        int16_t *p = &x[2u * i];
+        int32_t ar = p[0], ai = p[1], br = p[2], bi = p[3];
+        int32_t cr = p[4], ci = p[5], dr = p[6], di = p[7];
+        /* stage 1: (a, b) and (c, d), twiddle 1 */
+        int32_t s0r = half(ar + br), s0i = half(ai + bi), s1r = half(ar - br), s1i = half(ai - bi);
+        int32_t s2r = half(cr + dr), s2i = half(ci + di), s3r = half(cr - dr), s3i = half(ci - di);
+        /* stage 2: (s0, s2) with 1, (s1, s3) with -j: -j (r + j i) = i - j r */
+        p[0] = half(s0r + s2r);
+        p[1] = half(s0i + s2i);
+        p[4] = half(s0r - s2r);
+        p[5] = half(s0i - s2i);
+        p[2] = half(s1r + s3i);
+        p[3] = half(s1i - s3r);
+        p[6] = half(s1r - s3i);
+        p[7] = half(s1i + s3r);
+    }
+    for (uint32_t hf = 4u; hf < CN; hf <<= 1) {
+        uint32_t step = FFT_N / (2u * hf); /* twiddle index step on the FFT_N circle */
+        for (uint32_t k = 0; k < hf; k++) {
             int32_t c, s;
             fft_twiddle(k * step, &c, &s);
-            for (uint32_t i = k; i < CN; i += 2u * half) {
+            for (uint32_t i = k; i < CN; i += 2u * hf) {
                 int16_t *a = &x[2u * i];
-                int16_t *b = &x[2u * (i + half)];
+                int16_t *b = &x[2u * (i + hf)];
                 int32_t br = b[0], bi = b[1];
                 /* t = b * e^{-j theta} in Q15 * Q15 (not rounded yet) */
                 int32_t tr = br * c + bi * s;

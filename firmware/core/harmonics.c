@@ -25,12 +25,9 @@ void harm_subgroups(const int16_t work[FFT_N], double g[HARM_MAX_ORDER + 1u])
     }
 }
 
-void harm_analyse(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64_t len_q32,
-                  int32_t dc_q14, int32_t peak, int16_t work[FFT_N], harm_result_t *out)
+int32_t harm_resample(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64_t len_q32,
+                      int32_t dc_q14, int32_t peak, int16_t work[FFT_N])
 {
-    out->valid = false;
-    out->thd_pct = 0.0f;
-    out->fundamental = 0.0f;
     if (peak < 1) {
         peak = 1;
     }
@@ -41,8 +38,15 @@ void harm_analyse(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64
         gain = 1;
     }
     rs_window(ring, mask, start_q32, len_q32 / FFT_N, dc_q14, gain, FFT_INPUT_MAX, work, FFT_N);
-    fft_real_2048(work);
+    return gain;
+}
 
+void harm_spectrum(int16_t work[FFT_N], int32_t gain, harm_result_t *out)
+{
+    out->valid = false;
+    out->thd_pct = 0.0f;
+    out->fundamental = 0.0f;
+    fft_real_2048(work);
     double g[HARM_MAX_ORDER + 1u];
     harm_subgroups(work, g);
     /* counts per FFT unit: the input is counts * gain / 4, a bin reads A / 2 */
@@ -57,4 +61,11 @@ void harm_analyse(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64
     }
     out->thd_pct = (float)(100.0 * ww_sqrt(sum / g[1]));
     out->valid = true;
+}
+
+void harm_analyse(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64_t len_q32,
+                  int32_t dc_q14, int32_t peak, int16_t work[FFT_N], harm_result_t *out)
+{
+    int32_t gain = harm_resample(ring, mask, start_q32, len_q32, dc_q14, peak, work);
+    harm_spectrum(work, gain, out);
 }

@@ -37,7 +37,16 @@ typedef struct {
  * dc: mean of the window (counts, Q14); peak: largest |sample - mean| in
  * the window (counts), used to scale the FFT input. work: FFT_N scratch.
  * The caller guarantees the ring holds the window plus the kernel's span.
+ *
+ * In two steps, so that a meter can spread them over time (each is about
+ * a third of a million Cortex-M3 instructions): harm_resample() fills work
+ * and returns the gain it applied, harm_spectrum() transforms work in place
+ * and computes the THD.
  */
+int32_t harm_resample(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64_t len_q32,
+                      int32_t dc_q14, int32_t peak, int16_t work[FFT_N]);
+void harm_spectrum(int16_t work[FFT_N], int32_t gain, harm_result_t *out);
+/* Both steps at once. */
 void harm_analyse(const int16_t *ring, uint32_t mask, uint64_t start_q32, uint64_t len_q32,
                   int32_t dc_q14, int32_t peak, int16_t work[FFT_N], harm_result_t *out);
 

@@ -24,6 +24,8 @@
 #define PUBLISH_AFTER_HALVES 3u
 /* Harmonic analysis needs this many fundamental crossings in the window. */
 #define THD_MIN_CROSSINGS 6u
+/* Input samples between the steps of a window's harmonic analysis. */
+#define MTR_STAGE_GAP 64u
 
 uint32_t mtr_zc_len(uint32_t fs_hz, uint32_t nominal_hz)
 {
@@ -207,6 +209,41 @@ static int32_t peak_of(int32_t lo, int32_t hi, double mean)
     return p > 0.0 ? (int32_t)(p + 1.0) : 1;
 }
 
+/*
+ * The harmonic analysis of a closed window, in four steps (resample and
+ * transform each channel), each MTR_STAGE_GAP input samples after the
+ * previous one: no DMA half-buffer of the meter carries more than one.
+ */
+static void analysis_step(mtr_t *m)
+{
+    mtr_pending_t *p = &m->pend;
+    uint64_t start_q32 = p->grid_start_q16 << 16;
+    double mv = p->s.sv / p->s.d, mi = p->s.si / p->s.d;
+    if ((p->stage == MTR_ST_RESAMPLE_V || p->stage == MTR_ST_RESAMPLE_I) &&
+        !ring_covers(m, start_q32, p->grid_len_q32)) {
+        p->stage = MTR_ST_DONE; /* cannot happen with the ring sized for the rate */
+        return;
+    }
+    switch (p->stage) {
+    case MTR_ST_RESAMPLE_V:
+        p->gain = harm_resample(m->ring_v, MTR_RING_MASK, start_q32, p->grid_len_q32,
+                                (int32_t)ww_round_i64(mv * 16384.0), peak_of(p->vmin, p->vmax, mv), m->work);
+        break;
+    case MTR_ST_SPECTRUM_V:
+        harm_spectrum(m->work, p->gain, &p->thd_v);
+        break;
+    case MTR_ST_RESAMPLE_I:
+        p->gain = harm_resample(m->ring_i, MTR_RING_MASK, start_q32, p->grid_len_q32,
+                                (int32_t)ww_round_i64(mi * 16384.0), peak_of(p->imin, p->imax, mi), m->work);
+        break;
+    default: /* MTR_ST_SPECTRUM_I */
+        harm_spectrum(m->work, p->gain, &p->thd_i);
+        break;
+    }
+    p->stage++;
+    p->stage_at = m->in + MTR_STAGE_GAP;
+}
+
 static void publish(mtr_t *m)
 {
     mtr_pending_t *p = &m->pend;
@@ -227,19 +264,10 @@ static void publish(mtr_t *m)
     w->flags = p->sync ? MTR_WF_SYNC : 0u;
     w->cycles = 0u;
     w->frequency_hz = 0.0f;
-
-    /* Frequency: least squares through the fundamental's rising crossings
-     * in the window (a quarter period of margin for their offset from the
-     * boundaries). */
-    uint64_t margin = ((uint64_t)m->fs_hz << Q16_SHIFT) / (4u * m->nominal_hz);
-    uint64_t lo = p->start_q16 > margin ? p->start_q16 - margin : 0u;
-    uint64_t first = 0;
-    double period = 0.0;
-    uint32_t nx = fz_period(&m->fz, lo, p->end_q16 + margin, &first, &period);
     double f_hz = (double)m->nominal_hz;
-    if (nx >= 2u && period > 0.0) {
-        f_hz = (double)m->fs_hz / period;
-        w->cycles = nx - 1u;
+    if (p->crossings >= 2u && p->period > 0.0) {
+        f_hz = (double)m->fs_hz / p->period;
+        w->cycles = p->crossings - 1u;
         w->frequency_hz = (float)f_hz;
         w->flags |= MTR_WF_FREQ;
     }
@@ -259,28 +287,9 @@ static void publish(mtr_t *m)
     w->p_mw = ww_round_i32(pw * 1000.0);
     w->energy_uj = energy_uj(m, pw, s->d);
 
-    /* THD over exactly 10 fundamental periods from the first crossing. */
-    w->thd_v = 0.0f;
-    w->thd_i = 0.0f;
-    if (p->sync && nx >= THD_MIN_CROSSINGS && period > 0.0) {
-        uint64_t start_q32 = first << 16;
-        uint64_t len_q32 = (uint64_t)((double)MTR_WINDOW_CYCLES * period * 4294967296.0);
-        if (ring_covers(m, start_q32, len_q32)) {
-            harm_result_t r;
-            harm_analyse(m->ring_v, MTR_RING_MASK, start_q32, len_q32,
-                         (int32_t)ww_round_i64(mv * 16384.0), peak_of(p->vmin, p->vmax, mv), m->work, &r);
-            if (r.valid) {
-                w->thd_v = r.thd_pct;
-                w->flags |= MTR_WF_THD_V;
-            }
-            harm_analyse(m->ring_i, MTR_RING_MASK, start_q32, len_q32,
-                         (int32_t)ww_round_i64(mi * 16384.0), peak_of(p->imin, p->imax, mi), m->work, &r);
-            if (r.valid) {
-                w->thd_i = r.thd_pct;
-                w->flags |= MTR_WF_THD_I;
-            }
-        }
-    }
+    w->thd_v = p->thd_v.valid ? p->thd_v.thd_pct : 0.0f;
+    w->thd_i = p->thd_i.valid ? p->thd_i.thd_pct : 0.0f;
+    w->flags |= (p->thd_v.valid ? MTR_WF_THD_V : 0u) | (p->thd_i.valid ? MTR_WF_THD_I : 0u);
 
     if (hc_flagged(&m->hc, p->start, p->end)) {
         w->flags |= MTR_WF_FLAGGED;
@@ -300,7 +309,11 @@ static void publish(mtr_t *m)
 static void close_window(mtr_t *m, bool sync, uint32_t end_w_q16, uint64_t end_q16)
 {
     if (m->pend.active) {
-        publish(m); /* not reached with a sane configuration */
+        /* not reached with a sane configuration */
+        while (m->pend.stage != MTR_ST_DONE) {
+            analysis_step(m);
+        }
+        publish(m);
     }
     mtr_pending_t *p = &m->pend;
     weighted_sums(m, end_w_q16, &p->s);
@@ -316,6 +329,22 @@ static void close_window(mtr_t *m, bool sync, uint32_t end_w_q16, uint64_t end_q
     p->vmax = m->vmax;
     p->imin = m->imin;
     p->imax = m->imax;
+
+    /* Frequency: least squares through the fundamental's crossings in the
+     * window (its boundaries are rising ones; a quarter period of margin).
+     * THD over exactly 10 of those periods from the first crossing. */
+    uint64_t margin = ((uint64_t)m->fs_hz << Q16_SHIFT) / (4u * m->nominal_hz);
+    uint64_t lo = p->start_q16 > margin ? p->start_q16 - margin : 0u;
+    p->crossings = fz_period(&m->fz, lo, p->end_q16 + margin, &p->grid_start_q16, &p->period);
+    p->thd_v = (harm_result_t){0};
+    p->thd_i = (harm_result_t){0};
+    p->stage = MTR_ST_DONE;
+    if (sync && p->crossings >= THD_MIN_CROSSINGS && p->period > 0.0) {
+        p->grid_len_q32 = (uint64_t)((double)MTR_WINDOW_CYCLES * p->period * 4294967296.0);
+        p->stage = MTR_ST_RESAMPLE_V;
+        /* once the kernel's span after the last point is in */
+        p->stage_at = (((p->grid_start_q16 << 16) + p->grid_len_q32) >> 32) + RS_AFTER + 2u;
+    }
     /* the half cycles run ahead of the window engine: count those already
      * past the end */
     p->after = 0u;
@@ -522,6 +551,9 @@ void mtr_flush(mtr_t *m)
         window_step(m);
     }
     if (m->pend.active) {
+        while (m->pend.stage != MTR_ST_DONE) {
+            analysis_step(m);
+        }
         publish(m);
     }
     hc_event_t evs[HC_DETECTORS];
@@ -645,9 +677,13 @@ uint32_t mtr_feed(mtr_t *m, const adc_pair_t *samples, uint32_t count)
         if (m->in > m->delay) {
             window_step(m);
         }
-        if (m->pend.active &&
-            (m->pend.after >= PUBLISH_AFTER_HALVES || m->in >= m->pend.end + m->delay + m->max_defer)) {
-            publish(m);
+        if (m->pend.active) {
+            if (m->pend.stage != MTR_ST_DONE && m->in >= m->pend.stage_at) {
+                analysis_step(m);
+            } else if (m->pend.stage == MTR_ST_DONE &&
+                       (m->pend.after >= PUBLISH_AFTER_HALVES || m->in >= m->pend.end + m->delay + m->max_defer)) {
+                publish(m);
+            }
         }
         if (m->q_len > 0u) {
             return k + 1u;

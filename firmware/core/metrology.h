@@ -63,6 +63,7 @@
 #include "fft.h"
 #include "fundamental.h"
 #include "halfcycle.h"
+#include "harmonics.h"
 #include "meter_config.h"
 
 #define MTR_WINDOW_CYCLES 10u
@@ -158,6 +159,9 @@ typedef struct {
     double sv, si, d;
 } mtr_mark_t;
 
+/* mtr_pending_t.stage: the harmonic analysis, step by step */
+enum { MTR_ST_RESAMPLE_V = 0, MTR_ST_SPECTRUM_V, MTR_ST_RESAMPLE_I, MTR_ST_SPECTRUM_I, MTR_ST_DONE };
+
 /* A closed window waiting for publication. */
 typedef struct {
     bool active;
@@ -171,6 +175,14 @@ typedef struct {
     mtr_wsums_t s;
     int32_t vmin, vmax, imin, imax;
     uint32_t after;          /* half-cycle boundaries at or after end so far */
+    uint32_t crossings;      /* the fundamental's rising crossings in it */
+    double period;           /* samples, least squares (0: none) */
+    uint64_t grid_start_q16; /* harmonic analysis: 10 periods from here */
+    uint64_t grid_len_q32;
+    uint32_t stage;          /* MTR_ST_* */
+    uint64_t stage_at;       /* input sample at which the next step runs */
+    int32_t gain;            /* of the resampled channel in work */
+    harm_result_t thd_v, thd_i;
 } mtr_pending_t;
 
 #define MTR_EVENT_QUEUE 8u
