@@ -8,6 +8,7 @@ extern const char *g_analyze_path;
 extern const char *g_tmp_dir;
 extern const char *g_provision_path;
 extern const char *g_vectors_path;
+extern const char *g_characterise_path;
 
 /* Loads test-vectors/protocol.json; false if it is not there. */
 bool vectors_available(void);
@@ -82,6 +83,8 @@ void test_wasm_abi(void);
 
 void test_provision_output(void);
 void test_provision_errors(void);
+
+void test_characterise_goals(void);
 
 void test_analyze_defaults(void);
 void test_analyze_options(void);

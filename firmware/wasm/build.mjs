@@ -36,13 +36,14 @@ const sources = [
   'wasm/meter_wasm.c',
 ];
 
-// ABI version 2 (see meter_wasm.c).
+// ABI version 3 (see meter_wasm.c).
 const ABI_EXPORTS = [
   'memory',
   'ww_config', 'ww_nv', 'ww_nv_size', 'ww_boot', 'ww_nv_dirty',
   'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq',
   'ww_energy_import_wh', 'ww_energy_export_wh', 'ww_relay_on', 'ww_stat',
+  'ww_thd_v', 'ww_thd_i', 'ww_window_flags', 'ww_frequency_10s', 'ww_events_total', 'ww_agg150',
 ];
 // Removed in ABI version 2: a module still exporting them is stale.
 const REMOVED_EXPORTS = ['ww_init'];
@@ -131,7 +132,7 @@ async function main() {
   const removed = REMOVED_EXPORTS.filter((n) => exports.includes(n));
   if (missing.length || removed.length || imports.length) {
     if (missing.length) console.error(`build.mjs: missing exports: ${missing.join(', ')}`);
-    if (removed.length) console.error(`build.mjs: exports removed in ABI v2: ${removed.join(', ')}`);
+    if (removed.length) console.error(`build.mjs: exports removed since ABI v2: ${removed.join(', ')}`);
     if (imports.length) console.error(`build.mjs: unexpected imports (libc?): ${imports.join(', ')}`);
     process.exit(1);
   }

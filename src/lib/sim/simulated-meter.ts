@@ -99,6 +99,9 @@ export class SimulatedMeter {
   #random: () => number;
   #responseDelayNs: number;
   #stopSampling: () => void;
+  /** The CAN controller's transmit FIFO and the frame it has handed to the bus. */
+  #txFifo: CanFrame[] = [];
+  #onAir: CanFrame | undefined;
 
   constructor(module: WebAssembly.Module, scheduler: EventScheduler, bus: VirtualCanBus, options: SimulatedMeterOptions) {
     this.nodeId = options.nodeId;
@@ -120,6 +123,11 @@ export class SimulatedMeter {
     this.#block = new Uint16Array(2 * blockSamples);
     this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`);
     this.#node.onReceive = (frame) => this.#receive(frame);
+    this.#node.onTransmitted = (frame) => {
+      if (frame !== this.#onAir) return;
+      this.#onAir = undefined;
+      this.#pump();
+    };
     const blockNs = (blockSamples * 1e9) / this.sampleRate;
     // The DMA half-transfer interrupt: a block is processed once it has been fully sampled.
     this.#stopSampling = scheduler.every(blockNs, () => this.#sampleBlock(), scheduler.now + blockNs);
@@ -189,13 +197,27 @@ export class SimulatedMeter {
 
   /** Hands every frame the core has queued to the CAN controller. */
   #flushTx(): void {
-    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#node.send(frame);
+    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#txFifo.push(frame);
     this.#persist();
+    this.#pump();
+  }
+
+  /**
+   * The controller in transmit-FIFO mode (bxCAN TXFP = 1, as docs/protocol.md asks): frames leave in
+   * the order the core queued them, one after the other. (Mailboxes by priority would let an ACK
+   * overtake the records it follows, and the aggregator would reject those as stale.)
+   */
+  #pump(): void {
+    if (this.#onAir || this.#txFifo.length === 0) return;
+    this.#onAir = this.#txFifo.shift();
+    if (this.#onAir) this.#node.send(this.#onAir);
   }
 
   /** Takes the meter off the bus (power cut). */
   remove(): void {
     this.#stopSampling();
+    this.#txFifo = [];
+    this.#onAir = undefined;
     this.#node.detach();
   }
 }
