@@ -4,6 +4,7 @@ import { Figures } from './figures';
 import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
 import { benchFirmware } from './firmware';
+import { benchMetrology } from './metrology';
 
 const figures = new Figures();
 console.log(`Machine: ${figures.machine()}\n`);
@@ -11,5 +12,6 @@ await benchBus(figures);
 await benchAppPoll(figures);
 benchBundle(figures);
 benchFirmware(figures);
+benchMetrology(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

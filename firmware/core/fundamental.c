@@ -5,9 +5,9 @@
 
 #define Q16_ONE 65536u
 
-void fz_init(fz_t *z, uint32_t samples_per_half, uint32_t hyst_counts)
+void fz_init(fz_t *z, uint32_t len, uint32_t hyst_counts)
 {
-    uint32_t len = samples_per_half < 1u ? 1u : samples_per_half;
+    len = len < 1u ? 1u : len;
     if (len > MTR_ZC_MAX_L) {
         len = MTR_ZC_MAX_L;
     }

@@ -1,21 +1,22 @@
 /*
  * fundamental.h - zero crossings of the voltage's fundamental, for the
  * frequency (per window and the IEC 61000-4-30 10-second value), the
- * synchronisation of the harmonic analysis and the half cycles of Urms(1/2).
+ * boundaries of the 10-cycle windows and the synchronisation of their
+ * harmonic analysis.
  *
  * Crossings of the raw samples move with the harmonics: a 39th harmonic of
  * 3.6 % steepens or flattens the wave around zero differently at every
  * crossing, because the sampling grid is not locked to the mains (up to
  * 0.1 sample, 4 mHz of frequency error). So the crossings are found on the
- * voltage filtered by three cascaded moving sums of half a nominal period
- * (L = fs / (2 f_nominal) samples: zeros at every even harmonic of the
- * nominal frequency, the odd ones attenuated by 1/h^3). The filter has
- * linear phase, so every crossing is delayed by exactly 3 (L - 1) / 2
- * samples, which is subtracted: the times are those of the fundamental's
- * crossings in the signal.
+ * voltage filtered by three cascaded moving sums of an eighth of the nominal
+ * period (L = fs / (8 f_nominal) samples, 16 at 6400 Hz: zeros at the 8th,
+ * 16th, 24th ... harmonics, the others attenuated about as 1/h^3, the
+ * fundamental passed at 0.93). The filter has linear phase, so every
+ * crossing is delayed by exactly 3 (L - 1) / 2 samples, which is
+ * subtracted: the times are those of the fundamental's crossings.
  *
  * The filtered signal is smooth, so a crossing is the linear interpolation
- * between the two samples around it (the paper refines crossings by a
+ * between the two samples around it (the paper refines raw crossings by a
  * least-squares line; here a least-squares line through all the crossings
  * of a window gives its period, see fz_period()).
  *
@@ -28,12 +29,12 @@
 #include <stdint.h>
 
 /* Longest moving sum, samples (delay lines are this long). The meter's
- * 6400 Hz at 50 Hz needs 64; the host build (any --fs) raises it. */
+ * 6400 Hz at 50 Hz needs 16; the host build (any --fs) raises it. */
 #ifndef MTR_ZC_MAX_L
 #define MTR_ZC_MAX_L 16u
 #endif
-/* Positive-going crossings kept (about 16 cycles: a window and the time its
- * publication waits). */
+/* Crossings of each direction kept: a window's 11 and those that come while
+ * it waits for publication. */
 #define FZ_KEEP 16u
 
 typedef enum { FZ_NONE = 0, FZ_RISING = 1, FZ_FALLING = 2 } fz_kind_t;
@@ -56,9 +57,9 @@ typedef struct {
     uint32_t n_falling;
 } fz_t;
 
-/* samples_per_half: L (>= 1, <= MTR_ZC_MAX_L); hyst_counts: hysteresis on
- * the voltage (the output's is scaled by the filter's gain). */
-void fz_init(fz_t *z, uint32_t samples_per_half, uint32_t hyst_counts);
+/* len: L (>= 1, <= MTR_ZC_MAX_L); hyst_counts: hysteresis on the voltage
+ * (the output's is scaled by the filter's gain). */
+void fz_init(fz_t *z, uint32_t len, uint32_t hyst_counts);
 
 /*
  * One sample: n is its absolute index, already stored in ring[n & mask]

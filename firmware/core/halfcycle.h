@@ -2,12 +2,12 @@
  * halfcycle.h - Urms(1/2) and the dip, swell and interruption detectors of
  * IEC 61000-4-30.
  *
- * Urms(1/2): the r.m.s. voltage over one cycle, commencing at a fundamental
- * zero crossing and refreshed every half cycle. The half-cycle boundaries
- * are the fundamental's crossings (fundamental.h); when the voltage is too
- * small to cross (an interruption), a boundary is forced every 1.5 nominal
- * half periods. Each value is computed from the sample ring at its
- * boundary, with the cycle's own mean removed.
+ * Urms(1/2): the r.m.s. voltage over one cycle, commencing at a zero
+ * crossing and refreshed every half cycle. The caller hands in the
+ * half-cycle boundaries (metrology.c: the voltage's crossings, interpolated;
+ * in an interruption, the rhythm of the last half cycle). Each value is
+ * computed from the sample ring, the partly covered samples at the ends
+ * weighted, with the cycle's own mean removed.
  *
  * Detection follows the standard: a dip starts when Urms(1/2) falls below
  * the dip threshold and ends when it reaches the threshold plus the

@@ -24,6 +24,9 @@
 #define PUBLISH_AFTER_HALVES 3u
 /* Harmonic analysis needs this many fundamental crossings in the window. */
 #define THD_MIN_CROSSINGS 6u
+/* The DC estimates follow the windows' means with this time constant
+ * (windows). */
+#define DC_SMOOTHING 8
 /* Input samples between the steps of a window's harmonic analysis. */
 #define MTR_STAGE_GAP 64u
 
@@ -355,9 +358,16 @@ static void close_window(mtr_t *m, bool sync, uint32_t end_w_q16, uint64_t end_q
         }
     }
 
-    /* DC estimates for the next crossings / unsynchronised segments. */
-    m->v_dc_q8 = (int32_t)ww_round_i64(p->s.sv / p->s.d * (double)Q8);
-    m->i_dc_q8 = (int32_t)ww_round_i64(p->s.si / p->s.d * (double)Q8);
+    /* DC estimates for the next crossings and unsynchronised segments:
+     * the windows' means, smoothed. One window's mean is off when the
+     * voltage changes inside it (a dip starting mid-cycle moves it by a
+     * few % of the amplitude), and at a dip's 10 % that would shift
+     * rising against falling crossings by many samples; the ADC's offset
+     * itself drifts slowly. */
+    int32_t mv_q8 = (int32_t)ww_round_i64(p->s.sv / p->s.d * (double)Q8);
+    int32_t mi_q8 = (int32_t)ww_round_i64(p->s.si / p->s.d * (double)Q8);
+    m->v_dc_q8 += (mv_q8 - m->v_dc_q8) / DC_SMOOTHING;
+    m->i_dc_q8 += (mi_q8 - m->i_dc_q8) / DC_SMOOTHING;
     sums_clear(&m->acc);
     extremes_reset(m);
 }

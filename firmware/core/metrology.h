@@ -8,51 +8,49 @@
  * Portable, freestanding, no allocation, no I/O. Per sample only integer
  * arithmetic is used (the Cortex-M3 has no FPU); floating point only when a
  * half cycle or a window ends. The harmonic analysis (resampling to 2048
- * points, Q15 FFT) runs once per window when it is published.
+ * points, Q15 FFT) runs once per window, in steps after it closes.
  *
  * Segmentation of the sample stream (every sample belongs to exactly one
  * segment, so energy is neither lost nor counted twice):
  *
- *  - A synchronised window starts at the sample at which a positive-going
- *    zero crossing of the (DC-corrected) voltage was detected and ends just
- *    before the sample of the crossing that completes MTR_WINDOW_CYCLES
- *    cycles. The next window starts at that very sample (gapless).
- *  - If no crossing completes the window within max_len samples (about ten
- *    cycles at 42.5 Hz: 1506 samples at 6400 Hz) the window is closed anyway
- *    and reported without MTR_WF_SYNC: dead lines and DC-only inputs still
+ *  - A synchronised window starts at a rising zero crossing of the
+ *    fundamental (fundamental.h: found on the filtered voltage, immune to
+ *    harmonics, its delay removed) and ends at the crossing that completes
+ *    MTR_WINDOW_CYCLES cycles; the next window starts there (gapless). The
+ *    window engine runs `delay` samples (the filter's delay and two) behind
+ *    the input, so it knows every crossing before it gets there.
+ *  - If no crossing completes the window within max_len samples (ten cycles
+ *    at 42 Hz: 1524 samples at 6400 Hz) the window is closed anyway and
+ *    reported without MTR_WF_SYNC: dead lines and DC-only inputs still
  *    report. The next window is then unsynchronised.
  *  - At start-up and after a window closed on max_len the stream is not
  *    synchronised. This stretch, up to the first crossing, plus the two
  *    following cycles ("settling") form one segment that is NOT reported
  *    as a window (it is not an integer number of cycles, so its rms values
  *    would be meaningless) but whose energy is integrated (MTR_EV_SEGMENT).
- *    The first settling cycle alone gives the DC estimates: they are used
- *    for the segment's energy and for detecting all following crossings, so
- *    the first reported window starts and ends at crossings detected against
- *    the same estimate.
+ *    The first settling cycle alone gives the DC estimates, used for the
+ *    segment's energy and for finding all following crossings, so the first
+ *    reported window starts and ends at crossings found against the same
+ *    estimate. After that the estimates follow the windows' means, smoothed.
  *
- * Window boundaries: x = (code - offset) - DC estimate, where the DC estimate
- * is the mean of the previous window or of the first settling cycle. A
- * crossing is detected at the first sample with x >= 0 after x went below
- * -hysteresis; crossings closer than half a nominal period to the previous
- * one are ignored. The crossing instant is linearly interpolated between the
- * two samples (Q16 sample units). Sample k stands for the interval [k, k+1):
- * a window that starts or ends at a crossing at k-1+a gets the sample k-1
- * with weight (1-a) added at its start or removed at its end, so the sums
- * cover exactly the interval between the crossings. Adjacent windows use the
- * same weight on the same sample, so energy telescopes exactly.
+ * Fractional boundaries: sample k stands for the interval [k, k+1). A window
+ * that starts or ends at a crossing at k-1+a (0 <= a < 1) gets the sample
+ * k-1 with weight (1-a) added at its start or removed at its end, so the
+ * sums cover exactly the interval between the crossings and the effective
+ * length D = N + a_end - a_start is not an integer. Adjacent windows use the
+ * same weight on the same sample, so energy still telescopes exactly.
+ * Accumulation stays integer; the weights are applied at the close.
  *
- * The window's frequency, the synchronisation of its harmonic analysis and
- * the half cycles of Urms(1/2) come from the fundamental's crossings
- * (fundamental.h), which are immune to harmonics; the window boundaries
- * themselves only need to span whole cycles.
+ * Half cycles (Urms(1/2)) take the voltage's crossings of either direction
+ * on the raw samples, at once; dips, swells and interruptions are detected
+ * on them (halfcycle.h).
  *
- * Publication: a window is closed at its last crossing but published (as
- * MTR_EV_WINDOW, with its energy) three half cycles later, once the
- * fundamental's crossings around its end are known and any dip, swell or
- * interruption that touches it has been detected, so that its flag
- * (IEC 61000-4-30 flagging) is right: about 30 ms plus the filter delay
- * (15 ms at 6400 Hz).
+ * Publication: a window is closed at its last crossing; its harmonic
+ * analysis runs in four steps 64 input samples apart; it is published (as
+ * MTR_EV_WINDOW, with its energy) once that is done and three half cycles
+ * have passed its end, so that every dip, swell or interruption that
+ * touches it is known and its flag (IEC 61000-4-30 flagging) is right:
+ * about 35 ms after its end at 6400 Hz.
  */
 #ifndef WW_METROLOGY_H
 #define WW_METROLOGY_H
@@ -69,7 +67,7 @@
 #define MTR_WINDOW_CYCLES 10u
 /* Lowest fundamental that still fits one window: 50 Hz - 16 % (42 Hz),
  * a margin below the 42.5 Hz the standard asks for. */
-#define MTR_MIN_FREQ_NUM 21u /* f_min = nominal * 21 / 25 (42 Hz: margin below 42.5) */
+#define MTR_MIN_FREQ_NUM 21u /* f_min = nominal * 21 / 25 */
 #define MTR_MIN_FREQ_DEN 25u
 /* Window length limit that keeps the exact int64 DC-removal products in range. */
 #define MTR_MAX_WINDOW_SAMPLES 65535u

@@ -289,7 +289,7 @@ int main(int argc, char **argv)
     static mtr_t m;
     static analysis_t an;
     if (!mtr_init(&m, &cfg)) {
-        return usage_error("invalid configuration (--fs must be 400..25600 Hz for 50 Hz mains; "
+        return usage_error("invalid configuration (--fs must be 400..25000 Hz for 50 Hz mains; "
                            "check the scales)",
                            NULL);
     }
