@@ -12,14 +12,22 @@ export const TEST_SITE_KEY_HEX = toHex(TEST_SITE_KEY);
 const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
 const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));
 
+export interface FakeSerialOptions {
+  /** Give the app the site key the meters were provisioned with (default), as its own. */
+  readonly giveSiteKey?: boolean;
+}
+
 /** Installs the fake navigator.serial (emulated slcan adapter on a virtual bus) before the app loads. */
-export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64' | 'siteKeyHex'>): Promise<void> {
+export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64' | 'siteKeyHex'>, options: FakeSerialOptions = {}): Promise<void> {
   const full: FakeSerialConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
-  await page.addInitScript((c) => {
-    window.__fakeSerialConfig = c;
-    // The installation's site key, as the meters on this bus were provisioned with it.
-    localStorage.setItem('wattwall.site-key', c.siteKeyHex);
-  }, full);
+  await page.addInitScript(
+    ({ c, giveSiteKey }) => {
+      window.__fakeSerialConfig = c;
+      // The installation's site key, as the meters on this bus were provisioned with it.
+      if (giveSiteKey) localStorage.setItem('wattwall.site-key', c.siteKeyHex);
+    },
+    { c: full, giveSiteKey: options.giveSiteKey ?? true },
+  );
   await page.addInitScript({ path: harnessPath });
 }
 

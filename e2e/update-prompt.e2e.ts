@@ -34,7 +34,7 @@ async function checkPromptAndUpdate(page: Page): Promise<void> {
   const reloaded = page.waitForEvent('load');
   await prompt.getByRole('button', { name: 'Reload to update' }).click();
   await reloaded;
-  await expect(page.getByRole('heading', { name: 'Wattwall' })).toBeVisible();
+  await expect(page.getByRole('banner')).toContainText('Wattwall');
   const state = await page.evaluate(async () => {
     const registration = await navigator.serviceWorker.getRegistration();
     return { waiting: Boolean(registration?.waiting), controlled: Boolean(navigator.serviceWorker.controller) };

@@ -8,6 +8,7 @@
  */
 import { DemoBus } from '../../src/lib/sim/demo-bus';
 import { compileMeterCore } from '../../src/lib/sim/meter-core';
+import { keyValueNvStore } from '../../src/lib/sim/simulated-meter';
 import { constant, type Draw } from '../../src/lib/sim/waveforms';
 import { fromHex } from '../../src/lib/meter/keys';
 import type { EmulatedSerialPort } from '../../src/lib/sim/emulated-serial-port';
@@ -60,6 +61,8 @@ function install(config: FakeSerialConfig): void {
         bitrate: config.bitrate,
         scenario: { meters: config.meters.map((m) => ({ nodeId: m.nodeId, name: m.name, load: constant(m.draw) })), script: [] },
         siteKey: fromHex(config.siteKeyHex),
+        // A reload is a power cut for the simulated meters too: their flash survives it.
+        nvStore: keyValueNvStore(localStorage, 'wattwall.e2e.meter-nv'),
       });
       const p = bus.port;
       // navigator.serial fires connect/disconnect for granted ports.

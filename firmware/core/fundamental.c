@@ -25,6 +25,8 @@ void fz_init(fz_t *z, uint32_t len, uint32_t hyst_counts)
     int64_t l3 = (int64_t)len * len * len;
     z->hyst = (int64_t)hyst_counts * l3 * 7 / 8;
     z->y_prev = 0;
+    z->dc_q8 = 0;
+    z->dc_term = 0;
     z->arm_rising = false;
     z->arm_falling = false;
     z->delay_q16 = 3u * (len - 1u) * (Q16_ONE / 2u);
@@ -48,7 +50,8 @@ fz_kind_t fz_step(fz_t *z, const int16_t *ring, uint32_t mask, uint64_t n, int32
                   uint64_t *t_q16)
 {
     int32_t x = ring[n & mask];
-    int32_t old1 = n >= z->len ? ring[(n - z->len) & mask] : 0;
+    /* before the ring has L samples this reads its zero-initialised end */
+    int32_t old1 = ring[(n - z->len) & mask];
     z->s1 += x - old1;
     int32_t old2 = z->dl2[z->pos];
     z->dl2[z->pos] = z->s1;
@@ -61,8 +64,11 @@ fz_kind_t fz_step(fz_t *z, const int16_t *ring, uint32_t mask, uint64_t n, int32
         z->filled++;
         return FZ_NONE; /* the sums are not full yet */
     }
-    int64_t l3 = (int64_t)z->len * z->len * z->len;
-    int64_t y = z->s3 - ((l3 * dc_q8) >> 8);
+    if (dc_q8 != z->dc_q8) {
+        z->dc_q8 = dc_q8;
+        z->dc_term = ((int64_t)z->len * z->len * z->len * dc_q8) >> 8;
+    }
+    int64_t y = z->s3 - z->dc_term;
     int64_t prev = z->y_prev;
     z->y_prev = y;
     fz_kind_t kind = FZ_NONE;

@@ -49,6 +49,8 @@ typedef struct {
     int32_t dl3[MTR_ZC_MAX_L]; /* stage-2 outputs */
     int64_t hyst;        /* hysteresis on the output */
     int64_t y_prev;
+    int32_t dc_q8;       /* the DC estimate last used, and its share of the output */
+    int64_t dc_term;
     bool arm_rising, arm_falling;
     uint32_t delay_q16;  /* group delay 3 (L - 1) / 2, Q16 samples */
     uint64_t rising[FZ_KEEP]; /* times (Q16 absolute samples) of the last rising crossings */
@@ -63,8 +65,8 @@ void fz_init(fz_t *z, uint32_t len, uint32_t hyst_counts);
 
 /*
  * One sample: n is its absolute index, already stored in ring[n & mask]
- * (the ring must hold at least L samples); dc_q8 the DC estimate (counts
- * relative to the offset, Q8). Returns the kind of crossing whose time is
+ * (the ring, zero-initialised, must hold more than L samples); dc_q8 the DC
+ * estimate (counts relative to the offset, Q8). Returns the kind of crossing whose time is
  * in *t_q16 (absolute, delay removed), or FZ_NONE.
  */
 fz_kind_t fz_step(fz_t *z, const int16_t *ring, uint32_t mask, uint64_t n, int32_t dc_q8,

@@ -18,7 +18,7 @@ void meter_config_default(meter_config_t *cfg)
     cfg->v_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->i_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->zc_hyst_counts = (uint16_t)METER_DEFAULT_ZC_HYST;
-    cfg->reserved0 = 0u;
+    cfg->harmonics_every = 1u;
     cfg->udin_v = METER_DEFAULT_UDIN_V;
     cfg->phase_deg = 0.0f;
 }
@@ -48,6 +48,9 @@ bool meter_config_valid(const meter_config_t *cfg)
         return false; /* also NaN */
     }
     if (!(cfg->udin_v > 0.0f && cfg->udin_v < 1e6f)) {
+        return false;
+    }
+    if (cfg->harmonics_every > METER_MAX_HARMONICS_EVERY) {
         return false;
     }
     if (cfg->v_offset > METER_ADC_MAX_CODE || cfg->i_offset > METER_ADC_MAX_CODE ||
@@ -82,13 +85,16 @@ static void energy_from_mwh(meter_energy_t *e, uint64_t mwh)
     e->rem_uj = (uint32_t)(mwh % 1000u) * METER_UJ_PER_MWH;
 }
 
-/* Persist a register once it has moved by a whole Wh: a power loss then
- * costs less than 1 Wh, and the flash is written at most once per Wh. */
+/* Persist a register each time it crosses a whole Wh, and only the whole
+ * Wh: a power loss then costs less than 1 Wh, the flash is written at most
+ * once per Wh, and after a boot the register resumes from exactly
+ * floor(last value), which lets the aggregator count what follows without
+ * counting anything twice (docs/protocol.md, ENERGY). */
 static bool register_moved(const meter_energy_t *e, uint64_t *persisted_mwh)
 {
-    uint64_t now = meter_energy_mwh(e);
-    if (now >= *persisted_mwh + 1000u) {
-        *persisted_mwh = now;
+    uint64_t whole = meter_energy_mwh(e) / 1000u * 1000u;
+    if (whole > *persisted_mwh) {
+        *persisted_mwh = whole;
         return true;
     }
     return false;
@@ -392,12 +398,12 @@ static void aggregate_window(meter_t *m, const meter_window_t *w)
     if ((w->flags & MTR_WF_FLAGGED) != 0u) {
         a->flags |= PROTO_AGG_FLAGGED; /* a flagged value flags its aggregate */
     }
-    if ((w->flags & MTR_WF_THD_V) != 0u) {
+    if ((w->flags & (MTR_WF_THD_V | MTR_WF_THD_HELD)) == MTR_WF_THD_V) {
         uint64_t t = meter_thd_centipercent(w->thd_v);
         a->thd_v_sq_sum += t * t;
         a->thd_v_windows++;
     }
-    if ((w->flags & MTR_WF_THD_I) != 0u) {
+    if ((w->flags & (MTR_WF_THD_I | MTR_WF_THD_HELD)) == MTR_WF_THD_I) {
         uint64_t t = meter_thd_centipercent(w->thd_i);
         a->thd_i_sq_sum += t * t;
         a->thd_i_windows++;
@@ -488,11 +494,11 @@ static void agg150_window(meter_t *m, const meter_window_t *w)
         a->f += (double)w->frequency_hz;
         a->nf++;
     }
-    if ((w->flags & MTR_WF_THD_V) != 0u) {
+    if ((w->flags & (MTR_WF_THD_V | MTR_WF_THD_HELD)) == MTR_WF_THD_V) {
         a->tv2 += (double)w->thd_v * (double)w->thd_v;
         a->ntv++;
     }
-    if ((w->flags & MTR_WF_THD_I) != 0u) {
+    if ((w->flags & (MTR_WF_THD_I | MTR_WF_THD_HELD)) == MTR_WF_THD_I) {
         a->ti2 += (double)w->thd_i * (double)w->thd_i;
         a->nti++;
     }

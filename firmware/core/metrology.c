@@ -102,6 +102,8 @@ bool mtr_init(mtr_t *m, const meter_config_t *cfg)
     m->v_scale = (double)cfg->v_scale;
     m->i_scale = (double)cfg->i_scale;
     m->phase_rad = (double)cfg->phase_deg * PI / 180.0;
+    m->harmonics_every = cfg->harmonics_every > 1u ? cfg->harmonics_every : 1u;
+    m->since_analysis = m->harmonics_every - 1u; /* the first window is analysed */
 
     fz_init(&m->fz, mtr_zc_len(cfg->fs_hz, cfg->nominal_hz), cfg->zc_hyst_counts);
     /* the window engine runs behind the input by the filter's delay and
@@ -290,6 +292,14 @@ static void publish(mtr_t *m)
     w->p_mw = ww_round_i32(pw * 1000.0);
     w->energy_uj = energy_uj(m, pw, s->d);
 
+    if (p->held) {
+        p->thd_v = m->held_v;
+        p->thd_i = m->held_i;
+        w->flags |= (p->thd_v.valid || p->thd_i.valid) ? MTR_WF_THD_HELD : 0u;
+    } else if (p->sync) {
+        m->held_v = p->thd_v;
+        m->held_i = p->thd_i;
+    }
     w->thd_v = p->thd_v.valid ? p->thd_v.thd_pct : 0.0f;
     w->thd_i = p->thd_i.valid ? p->thd_i.thd_pct : 0.0f;
     w->flags |= (p->thd_v.valid ? MTR_WF_THD_V : 0u) | (p->thd_i.valid ? MTR_WF_THD_I : 0u);
@@ -342,7 +352,19 @@ static void close_window(mtr_t *m, bool sync, uint32_t end_w_q16, uint64_t end_q
     p->thd_v = (harm_result_t){0};
     p->thd_i = (harm_result_t){0};
     p->stage = MTR_ST_DONE;
-    if (sync && p->crossings >= THD_MIN_CROSSINGS && p->period > 0.0) {
+    p->held = false;
+    bool analysable = sync && p->crossings >= THD_MIN_CROSSINGS && p->period > 0.0;
+    if (!analysable) {
+        m->held_v = (harm_result_t){0}; /* nothing to hold across a gap */
+        m->held_i = (harm_result_t){0};
+        m->since_analysis = m->harmonics_every - 1u; /* the next one is analysed */
+    } else if (++m->since_analysis < m->harmonics_every) {
+        p->held = true; /* the simulator's shortcut: the last window's THD */
+        analysable = false;
+    } else {
+        m->since_analysis = 0u;
+    }
+    if (analysable) {
         p->grid_len_q32 = (uint64_t)((double)MTR_WINDOW_CYCLES * p->period * 4294967296.0);
         p->stage = MTR_ST_RESAMPLE_V;
         /* once the kernel's span after the last point is in */

@@ -87,6 +87,8 @@
 #define MTR_WF_FLAGGED 0x0004u /* a dip, swell or interruption touched it */
 #define MTR_WF_THD_V 0x0008u   /* thd_v is valid */
 #define MTR_WF_THD_I 0x0010u   /* thd_i is valid */
+#define MTR_WF_THD_HELD 0x0020u /* the THD is that of an earlier window
+                                   (cfg.harmonics_every > 1): not aggregated */
 
 /* Events of the detectors (the protocol's EVENT kinds). */
 #define MTR_PQ_DIP 1u
@@ -180,6 +182,7 @@ typedef struct {
     uint32_t stage;          /* MTR_ST_* */
     uint64_t stage_at;       /* input sample at which the next step runs */
     int32_t gain;            /* of the resampled channel in work */
+    bool held;               /* not analysed: carries the last analysed THD */
     harm_result_t thd_v, thd_i;
 } mtr_pending_t;
 
@@ -206,6 +209,9 @@ typedef struct {
     double v_scale;
     double i_scale;
     double phase_rad;     /* current-channel lag to correct, at nominal frequency */
+    uint32_t harmonics_every; /* analyse one synchronised window in this many */
+    uint32_t since_analysis;  /* synchronised windows since the last analysed one */
+    harm_result_t held_v, held_i; /* the last analysed window's THD */
     uint32_t delay;       /* samples the window engine runs behind the input */
     /* running state */
     uint64_t in;          /* absolute index of the next input sample */

@@ -107,6 +107,7 @@ static const test_entry_t tests[] = {
     T(test_dip_thresholds),
     T(test_frequency_10s),
     T(test_aggregates_150_cycles),
+    T(test_harmonics_every),
     T(test_engine_boot),
     T(test_engine_remote_records),
     T(test_engine_remote_rate_limit),

@@ -650,3 +650,35 @@ void test_aggregates_150_cycles(void)
     CHECK_EQ_U(g_m.agg150.flags, 0u);
     CHECK(g_m.agg150.thd_v >= 0.0f && g_m.agg150.thd_v < 0.2f);
 }
+
+/* The simulator's shortcut: one window in five analysed, the others hold
+ * its THD (flagged as held) and stay out of the aggregates. */
+void test_harmonics_every(void)
+{
+    meter_config_t cfg;
+    meter_config_default(&cfg);
+    cfg.harmonics_every = 5u;
+    synth_t s;
+    synth_default(&s);
+    s.v3 = 0.03 * 230.0;
+    CHECK(meter_init(&g_m, &cfg));
+    memset(&g_w, 0, sizeof g_w);
+    feed(&g_m, &s, secs(&s, 6.5), BLOCK, &g_w);
+    CHECK(g_w.n >= 30u);
+    unsigned analysed = 0, held = 0;
+    for (uint32_t k = 0; k < g_w.n; k++) {
+        const meter_window_t *w = &g_w.w[k];
+        CHECK((w->flags & MTR_WF_THD_V) != 0u);
+        CHECK_NEAR(w->thd_v, 3.0, 0.05);
+        bool h = (w->flags & MTR_WF_THD_HELD) != 0u;
+        held += h;
+        analysed += !h;
+        CHECK_MSG(h == (k % 5u != 0u), "window %u held %d", k, h);
+    }
+    CHECK(analysed >= 6u && held >= 24u);
+    /* the 150-cycle aggregate's THD is of the three analysed windows */
+    CHECK(g_m.agg150.seq >= 1u);
+    CHECK_NEAR(g_m.agg150.thd_v, 3.0, 0.05);
+    cfg.harmonics_every = METER_MAX_HARMONICS_EVERY + 1u;
+    CHECK(!meter_config_valid(&cfg));
+}

@@ -42,6 +42,7 @@ void test_dips_and_swells(void);
 void test_dip_thresholds(void);
 void test_frequency_10s(void);
 void test_aggregates_150_cycles(void);
+void test_harmonics_every(void);
 
 void test_sha256_vectors(void);
 void test_hmac_vectors(void);

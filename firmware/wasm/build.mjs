@@ -44,6 +44,7 @@ const ABI_EXPORTS = [
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq',
   'ww_energy_import_wh', 'ww_energy_export_wh', 'ww_relay_on', 'ww_stat',
   'ww_thd_v', 'ww_thd_i', 'ww_window_flags', 'ww_frequency_10s', 'ww_events_total', 'ww_agg150',
+  'ww_set_harmonics_every',
 ];
 // Removed in ABI version 2: a module still exporting them is stale.
 const REMOVED_EXPORTS = ['ww_init'];
@@ -52,7 +53,7 @@ const cflags = [
   '--target=wasm32', '-std=c11', '-O2', '-nostdlib', '-ffreestanding', '-fno-math-errno',
   '-Wall', '-Wextra', '-Werror', '-Wpedantic', '-Wshadow', '-Wconversion',
   '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wdouble-promotion',
-  '-mbulk-memory', '-Icore',
+  '-mbulk-memory', '-msimd128', '-Icore',
 ];
 const ldflags = [
   '-Wl,--no-entry',            // a library: exports come from export_name attributes

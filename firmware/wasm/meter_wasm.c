@@ -19,6 +19,12 @@
  *   uint32_t  ww_nv_size(void)            ww_nv_size() bytes: write the saved
  *                                         copy before ww_boot; read it back
  *                                         whenever ww_nv_dirty() says so.
+ *   void      ww_set_harmonics_every(uint32_t n)
+ *                                         before ww_boot: analyse the harmonics
+ *                                         of one window in n (default 1, every
+ *                                         window, as the meter; 2..50 save the
+ *                                         simulator time, the windows in
+ *                                         between carrying the last THD)
  *   uint32_t  ww_boot(uint32_t factory)   (re)start the meter from the page
  *                                         and the blob; factory = 1 ignores
  *                                         the blob (first power-up after
@@ -129,6 +135,7 @@
 WW_EXPORT(ww_config) uint8_t *ww_config(void);
 WW_EXPORT(ww_nv) uint8_t *ww_nv(void);
 WW_EXPORT(ww_nv_size) uint32_t ww_nv_size(void);
+WW_EXPORT(ww_set_harmonics_every) void ww_set_harmonics_every(uint32_t n);
 WW_EXPORT(ww_boot) uint32_t ww_boot(uint32_t factory);
 WW_EXPORT(ww_nv_dirty) uint32_t ww_nv_dirty(void);
 WW_EXPORT(ww_samples) adc_pair_t *ww_samples(void);
@@ -157,6 +164,7 @@ static meter_t g_meter;
 static uint8_t g_config[CONFIG_PAGE_SIZE] __attribute__((aligned(4)));
 static adc_pair_t g_samples[WW_SAMPLE_CAPACITY];
 static can_frame_t g_frame;
+static uint16_t g_harmonics_every = 1u;
 
 uint8_t *ww_config(void)
 {
@@ -175,10 +183,16 @@ uint32_t ww_nv_size(void)
     return METER_NV_SIZE;
 }
 
+void ww_set_harmonics_every(uint32_t n)
+{
+    g_harmonics_every = (uint16_t)(n < 1u ? 1u : n > METER_MAX_HARMONICS_EVERY ? METER_MAX_HARMONICS_EVERY : n);
+}
+
 uint32_t ww_boot(uint32_t factory)
 {
     meter_config_t cfg;
     meter_config_default(&cfg);
+    cfg.harmonics_every = g_harmonics_every;
     g_frame = (can_frame_t){0};
     return meter_boot(&g_meter, &cfg, g_config, factory != 0u ? NULL : &g_meter.nv) ? 1u : 0u;
 }

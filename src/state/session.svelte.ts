@@ -1,30 +1,54 @@
 /**
- * What the screens know about the bus: link state and the latest verified reading of every meter.
- * Thin: connecting, polling, verifying and decoding live in src/lib.
+ * What the screens know about the bus: link state, the latest verified reading of every meter,
+ * the registry, alarms, poll timing and the history. Thin: connecting, polling, verifying,
+ * storing and decoding live in src/lib.
  */
 import { SvelteMap } from 'svelte/reactivity';
-import { Aggregator, type SnapshotReading } from '../lib/aggregator/aggregator';
-import { loadOrCreateSiteKey, persistentSite } from '../lib/aggregator/site';
-import type { LinkStatus } from '../lib/can/transport';
+import { Aggregator, type CycleTiming, type SnapshotReading } from '../lib/aggregator/aggregator';
+import { type Alarm, AlarmMonitor } from '../lib/aggregator/alarms';
+import { Historian, type MeterPatch } from '../lib/aggregator/historian';
+import { applySiteSecrets, loadOrCreateSiteKey, markSiteKeyShown, persistentSite, replaceSiteKey, siteFingerprint, siteKeyShown, siteSecrets } from '../lib/aggregator/site';
+import { toHex } from '../lib/meter/keys';
+import type { CanTransport, LinkStatus } from '../lib/can/transport';
 import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
 import { grantedSlcanPorts, pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
 import { errorMessage } from '../lib/errors';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
+import type { AckRecord } from '../lib/meter/records';
+import { browserEstimate } from '../lib/store/retention';
+import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
+import { sitePower, type SitePower } from '../lib/aggregator/site-power';
+import { HistoryState } from './history.svelte';
+import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'serial';
 
 export interface MeterTileState {
   readonly node: number;
+  /** Known once the meter proved its identity. */
+  readonly uid: string | undefined;
   readonly name: string;
+  readonly kind: MeterKind;
   readonly watts: number;
   readonly volts: number;
+  readonly amps: number;
   readonly relayOn: boolean;
   readonly at: number;
   readonly latencyMs: number | undefined;
+  /** Median over the last minute of replies. */
+  readonly medianLatencyMs: number | undefined;
+  /** Polls that got no reply, since the session started. */
+  readonly missed: number;
   readonly silent: boolean;
   /** Records from this meter that failed verification. */
   readonly rejected: number;
 }
+
+/** How often the history is written (and today's energy recomputed) and burst alarms aged, ms. */
+const FLUSH_MS = 5_000;
+const ALARM_TICK_MS = 10_000;
+const PRUNE_MS = 3_600_000;
+const LOCK_NAME = 'wattwall-bus';
 
 export class BusSession {
   link = $state<LinkStatus>('disconnected');
@@ -33,11 +57,30 @@ export class BusSession {
   adapterLabel = $state('');
   error = $state<string | undefined>(undefined);
   bitrate = $state(125_000);
+  pollIntervalMs = $state(1000);
+  registry = $state.raw<readonly MeterInfo[]>([]);
+  alarms = $state.raw<readonly Alarm[]>([]);
+  cycle = $state.raw<CycleTiming | undefined>(undefined);
+  history = $state.raw<HistoryState | undefined>(undefined);
+  settings = $state.raw<SiteSettingsState | undefined>(undefined);
+  /** Another tab has the bus: this one only says so. */
+  secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
 
   #aggregator: Aggregator | undefined;
-  #names = new Map<number, string>();
+  #historian: Historian | undefined;
+  #db: HistoryDb | undefined;
+  #siteKey: Uint8Array | undefined;
+  #names = new Map<number, { name: string; kind: MeterKind }>();
   #stopDemo: (() => void) | undefined;
+  #timers: ReturnType<typeof setInterval>[] = [];
+  readonly #alarmMonitor = new AlarmMonitor();
+  #releaseLock: (() => void) | undefined;
+  #userClosed = false;
+
+  constructor() {
+    this.#alarmMonitor.subscribe((alarms) => (this.alarms = alarms));
+  }
 
   get webSerialSupported(): boolean {
     return webSerial() !== undefined;
@@ -47,19 +90,44 @@ export class BusSession {
     return [...this.meters.values()].sort((a, b) => a.node - b.node);
   }
 
+  /** The registry entry of a live tile, if the meter proved its uid. */
+  info(uid: string | undefined): MeterInfo | undefined {
+    return uid === undefined ? undefined : this.registry.find((m) => m.uid === uid);
+  }
+
+  /** Consumption, generation and grid exchange from the live readings. */
+  get site(): SitePower {
+    return sitePower(
+      this.sortedMeters.map((tile) => {
+        const info = this.info(tile.uid);
+        return { kind: info?.kind ?? tile.kind, gridPoint: info?.gridPoint ?? false, watts: tile.watts, silent: tile.silent };
+      }),
+    );
+  }
+
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
+    if (!(await this.#lock(false))) return;
     const serial = webSerial();
     const [port] = serial ? await grantedSlcanPorts(serial).catch(() => []) : [];
     if (port) {
       try {
-        await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
+        await this.#attachSerial(port);
         return;
       } catch (error) {
         this.#fail(error);
       }
     }
     await this.connectDemo();
+  }
+
+  /** This tab takes the bus from another one (which stops). */
+  async takeOver(): Promise<void> {
+    if (await this.#lock(true)) {
+      this.secondary = false;
+      this.error = undefined;
+      await this.start();
+    }
   }
 
   /** The simulated household: the app's default when no adapter is connected. */
@@ -85,8 +153,11 @@ export class BusSession {
       });
       demo.start();
       this.#stopDemo = () => demo.stop();
-      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, m.name]));
-      await this.#attach(demo.port, 'demo', 'Demo bus (simulated meters)', DEMO_SITE_KEY);
+      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, { name: m.name, kind: m.kind ?? 'load' }]));
+      const label = 'Demo bus (simulated meters)';
+      this.source = 'demo';
+      this.adapterLabel = label;
+      await this.#attach(await openSlcanTransport(demo.port, { bitrate: this.bitrate, label }), DEMO_SITE_KEY);
     } catch (error) {
       this.#fail(error);
     }
@@ -105,67 +176,252 @@ export class BusSession {
       if (!port) return;
       await this.disconnect();
       this.#names = new Map();
-      await this.#attach(port, 'serial', 'USB adapter (slcan)', loadOrCreateSiteKey(localStorage));
+      await this.#attachSerial(port);
     } catch (error) {
       this.#fail(error);
     }
   }
 
   async disconnect(): Promise<void> {
+    this.#userClosed = true;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
     const aggregator = this.#aggregator;
     this.#aggregator = undefined;
     await aggregator?.stop();
+    await this.#historian?.close().catch(() => undefined);
+    this.#historian = undefined;
+    this.history?.dispose();
+    this.history = undefined;
+    this.settings = undefined;
+    this.#db?.close();
+    this.#db = undefined;
     this.#stopDemo?.();
     this.#stopDemo = undefined;
     this.meters.clear();
+    this.registry = [];
+    this.cycle = undefined;
+    this.#alarmMonitor.clearAll();
     this.source = undefined;
+    this.#userClosed = false;
   }
 
-  async #attach(port: SerialPortLike, source: SourceKind, label: string, siteKey: Uint8Array): Promise<void> {
-    this.source = source;
+  /** Renames or reclassifies a meter of the registry. */
+  updateMeter(uid: string, patch: MeterPatch): void {
+    const historian = this.#historian;
+    if (!historian) throw new Error('not connected');
+    historian.updateMeter(uid, patch);
+  }
+
+  setPollInterval(ms: number): void {
+    this.#aggregator?.setPollInterval(ms);
+    this.pollIntervalMs = ms;
+  }
+
+  setRelay(node: number, on: boolean): Promise<AckRecord> {
+    const aggregator = this.#aggregator;
+    if (!aggregator) return Promise.reject(new Error('not connected'));
+    return aggregator.setRelay(node, on);
+  }
+
+  /** This installation's site key (the one real meters are provisioned with), as hex. */
+  installationKey(): { hex: string; fingerprint: string; shown: boolean } {
+    const key = loadOrCreateSiteKey(localStorage);
+    return { hex: toHex(key), fingerprint: siteFingerprint(key), shown: siteKeyShown(localStorage) };
+  }
+
+  /** The user has written the key down: it is not shown again unasked. */
+  markKeyShown(): void {
+    markSiteKeyShown(localStorage);
+  }
+
+  /** A new installation key; meters must be provisioned again. Reconnects a real adapter. */
+  async replaceKey(): Promise<{ hex: string; fingerprint: string; shown: boolean }> {
+    const wasSerial = this.source === 'serial';
+    if (wasSerial) await this.disconnect();
+    replaceSiteKey(localStorage);
+    if (wasSerial) await this.start();
+    return this.installationKey();
+  }
+
+  /** Changes the bus's bit rate: the adapter (or the demo bus) is opened again at the new rate. */
+  async setBitrate(bitrate: number): Promise<void> {
+    this.bitrate = bitrate;
+    const source = this.source;
+    if (source === 'demo') await this.connectDemo();
+    else if (source === 'serial') {
+      await this.disconnect();
+      await this.start();
+    }
+  }
+
+  /** A backup file of this site; a real site's carries its key and counters, the demo's none. */
+  async backup(passphrase?: string): Promise<Blob> {
+    const history = this.history;
+    const siteKey = this.#siteKey;
+    if (!history || !siteKey) throw new Error('not connected: nothing to back up');
+    return history.backup(this.source === 'demo' ? null : siteSecrets(siteKey, localStorage), passphrase);
+  }
+
+  /**
+   * Replaces a site's history with a backup and installs its secrets, then starts again on it.
+   * The bus stops meanwhile, so nothing writes while the rows are replaced.
+   */
+  async restore(file: Blob, passphrase?: string): Promise<{ rows: number }> {
+    const { readBackup, restoreBackup } = await import('../lib/store/backup');
+    const parsed = await readBackup(new Uint8Array(await file.arrayBuffer()), passphrase);
+    const wasDemo = this.source === 'demo';
+    await this.disconnect();
+    const db = await openHistory(historyDbName(parsed.header.site));
+    try {
+      const result = await restoreBackup(db, parsed);
+      if (parsed.header.secrets) applySiteSecrets(parsed.header.secrets, localStorage);
+      return result;
+    } finally {
+      db.close();
+      await (wasDemo && !parsed.header.secrets ? this.connectDemo() : this.start());
+    }
+  }
+
+  async #attachSerial(port: SerialPortLike): Promise<void> {
+    const label = 'USB adapter (slcan)';
+    this.source = 'serial';
     this.adapterLabel = label;
+    await this.#attach(await openSlcanTransport(port, { bitrate: this.bitrate, label }), loadOrCreateSiteKey(localStorage));
+  }
+
+  async #attach(transport: CanTransport, siteKey: Uint8Array): Promise<void> {
     const site = await persistentSite(siteKey, localStorage);
-    const transport = await openSlcanTransport(port, { bitrate: this.bitrate, label });
-    const aggregator = new Aggregator(transport, site);
+    const fingerprint = siteFingerprint(siteKey);
+    const db = await openHistory(historyDbName(fingerprint));
+    const estimate = browserEstimate();
+    const historian = await Historian.open(db, { meterHint: (node) => this.#names.get(node), ...(estimate ? { estimateBytes: estimate } : {}) });
+    const aggregator = new Aggregator(transport, { ...site, bitrate: this.bitrate, intervalMs: this.pollIntervalMs });
+    this.#siteKey = siteKey;
+    this.#db = db;
+    this.#historian = historian;
+    this.history = new HistoryState(historian, fingerprint);
+    this.settings = await SiteSettingsState.load(historian);
+    this.registry = historian.meters;
+    historian.subscribe({
+      meters: (meters) => {
+        this.registry = meters;
+        for (const [node, tile] of this.meters) this.meters.set(node, this.#withInfo(tile));
+      },
+      flushed: (result) => {
+        this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.error);
+        // Today's energy as the ledger now holds it.
+        if (result.ok && result.writes > 0) void this.history?.refreshToday(historian.meters);
+      },
+    });
+    historian.attach(aggregator);
     aggregator.subscribe({
       link: (status, detail) => {
         this.link = status;
         this.linkDetail = detail;
         // With the link gone, the last readings are history, not live power.
         if (status === 'disconnected') for (const [node, tile] of this.meters) this.meters.set(node, { ...tile, silent: true });
+        if (!this.#userClosed) this.#alarmMonitor.adapter(status === 'disconnected', Date.now(), detail ? `the adapter is gone (${detail})` : undefined);
       },
       snapshot: (reading) => this.#update(reading),
-      presence: ({ node, silent }) => {
+      presence: ({ node, silent, missed }) => {
         const tile = this.meters.get(node);
-        if (tile && tile.silent !== silent) this.meters.set(node, { ...tile, silent });
+        if (tile && tile.silent !== silent) this.meters.set(node, { ...tile, silent, missed: this.#aggregator?.pollStats(node)?.missed ?? missed });
+        this.#alarmMonitor.silent(node, silent, Date.now());
       },
-      rejected: ({ node, counts }) => {
+      rejected: ({ node, counts, reason }) => {
         const tile = this.meters.get(node);
         const rejected = counts['bad-mac'] + counts.stale + counts.malformed + counts['unknown-uid'];
         if (tile) this.meters.set(node, { ...tile, rejected });
+        this.#alarmMonitor.rejected(node, reason, Date.now());
       },
+      unsolicited: (node) => this.#alarmMonitor.unsolicited(node, Date.now()),
+      cycle: (timing) => (this.cycle = timing),
     });
     this.#aggregator = aggregator;
     aggregator.start();
+    this.#every(FLUSH_MS, () => void historian.flush());
+    this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
+    this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
+  }
+
+  #every(ms: number, fn: () => void): void {
+    this.#timers.push(setInterval(fn, ms));
+  }
+
+  /** Writes what is buffered now: the tab is being hidden or closed. */
+  flushNow(): void {
+    void this.#historian?.flush();
+  }
+
+  #withInfo(tile: MeterTileState): MeterTileState {
+    const uid = tile.uid ?? this.#historian?.uidOfNode(tile.node);
+    const info = uid ? this.#historian?.meter(uid) : undefined;
+    return { ...tile, uid, name: info?.name ?? this.#names.get(tile.node)?.name ?? `Meter ${tile.node}`, kind: info?.kind ?? 'load' };
   }
 
   #update(reading: SnapshotReading): void {
+    this.#updateTile(reading);
+    const settings = this.settings?.value;
+    if (settings) this.#alarmMonitor.gridPower(this.site.grid, settings.contractedPowerW, Date.now());
+  }
+
+  #updateTile(reading: SnapshotReading): void {
     const previous = this.meters.get(reading.node);
-    this.meters.set(reading.node, {
-      node: reading.node,
-      name: this.#names.get(reading.node) ?? `Meter ${reading.node}`,
-      watts: reading.record.watts,
-      volts: reading.record.volts,
-      relayOn: reading.record.relayOn,
-      at: reading.at,
-      latencyMs: reading.latencyMs,
-      silent: false,
-      rejected: previous?.rejected ?? 0,
-    });
+    const stats = this.#aggregator?.pollStats(reading.node);
+    const r = reading.record;
+    this.meters.set(
+      reading.node,
+      this.#withInfo({
+        node: reading.node,
+        uid: previous?.uid,
+        name: previous?.name ?? '',
+        kind: previous?.kind ?? 'load',
+        watts: r.watts,
+        volts: r.volts,
+        amps: r.amps,
+        relayOn: r.relayOn,
+        at: reading.at,
+        latencyMs: reading.latencyMs,
+        medianLatencyMs: stats?.medianLatencyMs,
+        missed: stats?.missed ?? 0,
+        silent: false,
+        rejected: previous?.rejected ?? 0,
+      }),
+    );
   }
 
   #fail(error: unknown): void {
     this.error = errorMessage(error);
     this.link = 'disconnected';
+  }
+
+  /**
+   * One tab masters the bus (and writes the history); a second tab says so instead of fighting
+   * over the adapter and the database. `steal` takes the bus from the other tab.
+   */
+  async #lock(steal: boolean): Promise<boolean> {
+    if (this.#releaseLock) return true;
+    const locks = globalThis.navigator?.locks;
+    if (!locks) return true;
+    return new Promise<boolean>((resolve) => {
+      void locks
+        .request(LOCK_NAME, steal ? { steal: true } : { ifAvailable: true }, (lock) => {
+          if (!lock) {
+            this.secondary = true;
+            this.error = 'Wattwall is already open in another tab or window, which reads the bus. Use that one, or take over here.';
+            resolve(false);
+            return undefined;
+          }
+          resolve(true);
+          return new Promise<void>((release) => (this.#releaseLock = release));
+        })
+        .catch(() => {
+          // Stolen by another tab: stop reading the bus here.
+          this.#releaseLock = undefined;
+          this.secondary = true;
+          void this.disconnect();
+        });
+    });
   }
 }

@@ -7,6 +7,8 @@ export interface MeterSpec {
   readonly nodeId: number;
   readonly name: string;
   readonly load: LoadProfile;
+  /** What the app should first call it (the user can change it). */
+  readonly kind?: 'load' | 'generator' | 'cogenerator' | 'storage';
 }
 
 /** A step of a scenario script: at `atSeconds` into the simulation, meter `nodeId`'s load changes. */
@@ -41,7 +43,7 @@ export function demoHouse(startHour: number): Scenario {
     },
     { nodeId: 4, name: 'Heat pump', load: cycling(1450, 25 * 60, 10 * 60, 0.9) },
     { nodeId: 5, name: 'Oven', load: resistive(0) },
-    { nodeId: 10, name: 'PV inverter', load: photovoltaic(3200, startHour) },
+    { nodeId: 10, name: 'PV inverter', load: photovoltaic(3200, startHour), kind: 'generator' },
   ];
   const script: ScenarioEvent[] = [
     { atSeconds: 60, nodeId: 5, load: resistive(2400) },

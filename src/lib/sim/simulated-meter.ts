@@ -7,7 +7,17 @@ import { buildConfigPage } from '../meter/config-page';
 import { MeterCore } from './meter-core';
 import type { EventScheduler } from './scheduler';
 import type { BusNode, VirtualCanBus } from './virtual-bus';
-import { type Draw, EUROPEAN_SUPPLY, instantaneous, type LoadProfile, OFF, type Supply, type Waveform, waveformOf } from './waveforms';
+import {
+  type Draw,
+  EUROPEAN_SUPPLY,
+  instantaneous,
+  type LoadProfile,
+  OFF,
+  type Supply,
+  supplyDisturbed,
+  type Waveform,
+  waveformOf,
+} from './waveforms';
 import { seededRandom } from './random';
 
 /**
@@ -72,6 +82,12 @@ export interface SimulatedMeterOptions {
   readonly supply?: Supply;
   readonly frontEnd?: AdcFrontEnd;
   readonly sampleRate?: number;
+  /**
+   * The core analyses the harmonics of one 10-cycle window in this many (default 5: THD once a
+   * second, what a once-a-second poll shows, and a simulated day runs in minutes; 1 = every window,
+   * as the meter does).
+   */
+  readonly harmonicsEvery?: number;
   /** Samples per DMA half-buffer: the core runs once per block. */
   readonly blockSamples?: number;
   /** Time from the end of a received frame to the reply being queued (the CAN task's latency). */
@@ -96,12 +112,14 @@ export class SimulatedMeter {
   #node: BusNode;
   #block: Uint16Array;
   #samplesDone = 0;
-  #random: () => number;
+  /** xorshift32 state of the ADC noise (never 0). */
+  #noiseState: number;
+  /** Scales the sum of two 16-bit uniforms minus its mean to the wanted standard deviation. */
+  readonly #noiseScale: number;
   #responseDelayNs: number;
+  readonly #harmonicsEvery: number;
   #stopSampling: () => void;
-  /** The CAN controller's transmit FIFO and the frame it has handed to the bus. */
-  #txFifo: CanFrame[] = [];
-  #onAir: CanFrame | undefined;
+  #cycle: { readonly draw: Draw; readonly v: Float64Array; readonly i: Float64Array } | undefined;
 
   constructor(module: WebAssembly.Module, scheduler: EventScheduler, bus: VirtualCanBus, options: SimulatedMeterOptions) {
     this.nodeId = options.nodeId;
@@ -111,23 +129,23 @@ export class SimulatedMeter {
     this.frontEnd = options.frontEnd ?? CVCT_FRONT_END;
     this.sampleRate = options.sampleRate ?? 6400;
     this.#responseDelayNs = options.responseDelayNs ?? 150_000;
-    this.#random = seededRandom(options.seed ?? options.nodeId * 7919);
+    this.#noiseState = (Math.floor(seededRandom(options.seed ?? options.nodeId * 7919)() * 0xffffffff) | 1) >>> 0;
+    // Each uniform spans 0..65535 with variance 65536²/12: the sum's standard deviation is 65536/√6.
+    this.#noiseScale = (this.frontEnd.noiseCounts * Math.sqrt(6)) / 65536;
     this.#scheduler = scheduler;
     this.#module = module;
     this.uid = options.uid ?? simulatedUid(options.nodeId);
     this.configPage = buildConfigPage(options.siteKey, this.uid, options.nodeId);
     this.#nvStore = options.nvStore ?? memoryNvStore();
-    this.#core = new MeterCore(module, this.configPage, this.#nvStore.load(options.nodeId));
+    this.#harmonicsEvery = options.harmonicsEvery ?? 5;
+    this.#core = new MeterCore(module, this.configPage, this.#nvStore.load(options.nodeId), { harmonicsEvery: this.#harmonicsEvery });
     this.#persist();
     const blockSamples = options.blockSamples ?? 64;
     this.#block = new Uint16Array(2 * blockSamples);
-    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`);
+    // The board sets bxCAN's TXFP: frames leave in the order the core queued them, so the
+    // aggregator sees this meter's freshness values strictly increasing.
+    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`, { order: 'fifo' });
     this.#node.onReceive = (frame) => this.#receive(frame);
-    this.#node.onTransmitted = (frame) => {
-      if (frame !== this.#onAir) return;
-      this.#onAir = undefined;
-      this.#pump();
-    };
     const blockNs = (blockSamples * 1e9) / this.sampleRate;
     // The DMA half-transfer interrupt: a block is processed once it has been fully sampled.
     this.#stopSampling = scheduler.every(blockNs, () => this.#sampleBlock(), scheduler.now + blockNs);
@@ -140,7 +158,7 @@ export class SimulatedMeter {
   /** A power cut and restart: the core boots again from its configuration page and flash. */
   reboot(): void {
     this.#persist();
-    this.#core = new MeterCore(this.#module, this.configPage, this.#nvStore.load(this.nodeId));
+    this.#core = new MeterCore(this.#module, this.configPage, this.#nvStore.load(this.nodeId), { harmonicsEvery: this.#harmonicsEvery });
     this.#persist();
   }
 
@@ -168,13 +186,24 @@ export class SimulatedMeter {
     const fe = this.frontEnd;
     const count = this.#block.length / 2;
     const t0 = this.#samplesDone / this.sampleRate;
-    // One waveform per block: loads change far more slowly than 10 ms.
-    const waveform = this.waveformAt(t0);
-    for (let k = 0; k < count; k++) {
-      const t = (this.#samplesDone + k) / this.sampleRate;
-      const { v, i } = instantaneous(waveform, t);
-      this.#block[2 * k] = this.#adc(fe.voltageOffset + v / fe.voltsPerCount);
-      this.#block[2 * k + 1] = this.#adc(fe.currentOffset + i / fe.ampsPerCount);
+    // One draw per block: loads change far more slowly than 10 ms.
+    const draw = this.drawAt(t0);
+    // A dip or swell of the supply in this block is made sample by sample.
+    const steady = !supplyDisturbed(this.supply, t0, (this.#samplesDone + count) / this.sampleRate);
+    const cycle = steady ? this.#cycleTable(draw) : undefined;
+    if (cycle) {
+      const n = cycle.v.length;
+      for (let k = 0, j = this.#samplesDone % n; k < count; k++, j = j + 1 === n ? 0 : j + 1) {
+        this.#block[2 * k] = this.#adc(cycle.v[j] as number);
+        this.#block[2 * k + 1] = this.#adc(cycle.i[j] as number);
+      }
+    } else {
+      const waveform = waveformOf(this.supply, draw);
+      for (let k = 0; k < count; k++) {
+        const { v, i } = instantaneous(waveform, (this.#samplesDone + k) / this.sampleRate);
+        this.#block[2 * k] = this.#adc(fe.voltageOffset + v / fe.voltsPerCount);
+        this.#block[2 * k + 1] = this.#adc(fe.currentOffset + i / fe.ampsPerCount);
+      }
     }
     this.#samplesDone += count;
     this.#core.feed(this.#block);
@@ -182,11 +211,43 @@ export class SimulatedMeter {
     this.#flushTx();
   }
 
-  /** A 12-bit conversion: noise, rounding, and clipping at the rails. */
+  /**
+   * One cycle of the front end's output (counts before noise and rounding) for a draw, when the
+   * sample rate is a whole multiple of the supply frequency (6400 / 50 = 128): every cycle repeats
+   * it exactly, so a long simulation computes the sines once per change of load, not per sample.
+   */
+  #cycleTable(draw: Draw): { readonly draw: Draw; readonly v: Float64Array; readonly i: Float64Array } | undefined {
+    if (this.#cycle?.draw === draw) return this.#cycle;
+    const period = this.sampleRate / this.supply.frequency;
+    if (!Number.isInteger(period) || period > 8192) return undefined;
+    const fe = this.frontEnd;
+    const waveform = waveformOf({ ...this.supply, events: [] }, draw);
+    const v = new Float64Array(period);
+    const i = new Float64Array(period);
+    for (let k = 0; k < period; k++) {
+      const x = instantaneous(waveform, k / this.sampleRate);
+      v[k] = fe.voltageOffset + x.v / fe.voltsPerCount;
+      i[k] = fe.currentOffset + x.i / fe.ampsPerCount;
+    }
+    this.#cycle = { draw, v, i };
+    return this.#cycle;
+  }
+
+  /**
+   * A 12-bit conversion: noise, rounding, and clipping at the rails. The noise is triangular (the
+   * sum of two uniforms) with the front end's standard deviation; both uniforms come from one
+   * 32-bit draw of a xorshift generator, inline, as this runs 12,800 times per simulated second.
+   */
   #adc(counts: number): number {
-    // Sum of two uniforms: a cheap triangular noise with the wanted standard deviation.
-    const noise = (this.#random() + this.#random() - 1) * this.frontEnd.noiseCounts * Math.sqrt(6);
-    return Math.min(4095, Math.max(0, Math.round(counts + noise)));
+    let x = this.#noiseState;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.#noiseState = x;
+    const noise = ((x & 0xffff) + (x >>> 16) - 65535) * this.#noiseScale;
+    const x05 = counts + noise + 0.5;
+    // floor by truncation, exact for the non-negative values below the top rail.
+    return x05 < 0.5 ? 0 : x05 >= 4095 ? 4095 : x05 | 0;
   }
 
   #receive(frame: CanFrame): void {
@@ -197,27 +258,13 @@ export class SimulatedMeter {
 
   /** Hands every frame the core has queued to the CAN controller. */
   #flushTx(): void {
-    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#txFifo.push(frame);
+    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#node.send(frame);
     this.#persist();
-    this.#pump();
-  }
-
-  /**
-   * The controller in transmit-FIFO mode (bxCAN TXFP = 1, as docs/protocol.md asks): frames leave in
-   * the order the core queued them, one after the other. (Mailboxes by priority would let an ACK
-   * overtake the records it follows, and the aggregator would reject those as stale.)
-   */
-  #pump(): void {
-    if (this.#onAir || this.#txFifo.length === 0) return;
-    this.#onAir = this.#txFifo.shift();
-    if (this.#onAir) this.#node.send(this.#onAir);
   }
 
   /** Takes the meter off the bus (power cut). */
   remove(): void {
     this.#stopSampling();
-    this.#txFifo = [];
-    this.#onAir = undefined;
     this.#node.detach();
   }
 }

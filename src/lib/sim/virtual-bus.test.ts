@@ -130,6 +130,19 @@ describe('VirtualCanBus', () => {
     expect(bus.stats().arbitrationsLost).toBe(0);
   });
 
+  it('a FIFO node (bxCAN TXFP) sends in queue order; its head frame still arbitrates against others', () => {
+    const scheduler = new EventScheduler();
+    const bus = new VirtualCanBus(scheduler, { bitrate: 1_000_000 });
+    const meter = bus.attach('meter', { order: 'fifo' });
+    const other = bus.attach('other');
+    const listener = recordingNode(bus, 'listener');
+    meter.send(dataFrame(0x384, [1])); // an AGGREGATE frame
+    meter.send(dataFrame(0x184, [2])); // the ACK that follows it
+    other.send(dataFrame(0x200, [3]));
+    scheduler.advanceTo(1e9);
+    expect(listener.received.map((r) => formatFrame(r.frame))).toEqual(['200#03', '384#01', '184#02']);
+  });
+
   it('frames queued while the bus is busy wait for the end of the intermission, then arbitrate', () => {
     const bitrate = 125_000;
     const scheduler = new EventScheduler();

@@ -52,10 +52,22 @@ interface QueuedFrame {
   readonly arbitrationKey: number;
 }
 
+/**
+ * How a node orders its own frames: `priority` (bxCAN's default, TXFP = 0: the mailbox with the
+ * lowest identifier goes first) or `fifo` (TXFP = 1: in the order they were queued). A meter uses
+ * FIFO so that its secured messages reach the aggregator in the order of their freshness values.
+ */
+export type TransmitOrder = 'priority' | 'fifo';
+
+export interface AttachOptions {
+  readonly order?: TransmitOrder;
+}
+
 interface NodeState {
   readonly node: BusNode;
-  /** Sorted by arbitration key, first in first out among equal keys (like mailbox priority by identifier). */
+  /** In transmit order: by arbitration key (FIFO among equal keys), or as queued for `fifo` nodes. */
   queue: QueuedFrame[];
+  readonly order: TransmitOrder;
   readonly attachedAtNs: number;
   attached: boolean;
 }
@@ -112,8 +124,9 @@ export class VirtualCanBus {
     return this.#transmission !== undefined;
   }
 
-  attach(name: string): BusNode {
+  attach(name: string, options: AttachOptions = {}): BusNode {
     const state: NodeState = {
+      order: options.order ?? 'priority',
       node: {
         name,
         onReceive: null,
@@ -166,6 +179,12 @@ export class VirtualCanBus {
     validated(frame);
     const queued: QueuedFrame = { wire: copyFrame(frame), original: frame, arbitrationKey: arbitrationKey(frame) };
     const queue = state.queue;
+    if (state.order === 'fifo') {
+      queue.push(queued);
+      this.#queuedTotal++;
+      this.#requestArbitration();
+      return;
+    }
     // Insert after every frame with a key ≤ ours: priority order, FIFO among equal identifiers.
     let low = 0;
     let high = queue.length;

@@ -7,6 +7,7 @@ import {
   EUROPEAN_SUPPLY,
   harmonicDistortion,
   instantaneous,
+  supplyDisturbed,
   supplyEnvelope,
   photovoltaic,
   programme,
@@ -79,6 +80,15 @@ describe('waveforms', () => {
     const dipped = instantaneous(w, t);
     expect(dipped.v).toBeCloseTo(normal.v * 0.5, 9);
     expect(dipped.i).toBeCloseTo(normal.i, 9);
+    expect(supplyDisturbed(supply, 1.9, 1.99)).toBe(false);
+    expect(supplyDisturbed(supply, 1.95, 2.01)).toBe(true);
+    expect(supplyDisturbed(supply, 2.09, 2.2)).toBe(true);
+    expect(supplyDisturbed(supply, 2.1, 2.2)).toBe(false);
+    expect(supplyDisturbed(supply, 61.95, 62.0)).toBe(false);
+    expect(supplyDisturbed(supply, 61.95, 62.01)).toBe(true);
+    expect(supplyDisturbed(supply, 121.99, 122.01)).toBe(true);
+    expect(supplyDisturbed(supply, 64.9, 65.1)).toBe(false); // the swell does not repeat
+    expect(supplyDisturbed({ ...EUROPEAN_SUPPLY, events: [] }, 0, 1e6)).toBe(false);
     // the demo supply has disturbances to show, not in its first minute
     expect(EUROPEAN_SUPPLY.events?.length).toBeGreaterThan(0);
     for (let t2 = 0; t2 < 60; t2 += 0.01) expect(supplyEnvelope(EUROPEAN_SUPPLY, t2)).toBe(1);

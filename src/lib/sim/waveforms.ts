@@ -105,6 +105,22 @@ export function supplyEnvelope(supply: Supply, t: number): number {
   return 1;
 }
 
+/** Does any of the supply's events overlap [t0, t1) seconds? */
+export function supplyDisturbed(supply: Supply, t0: number, t1: number): boolean {
+  for (const e of supply.events ?? []) {
+    if (t1 <= e.atSeconds) continue;
+    const every = e.everySeconds;
+    const first = every ? Math.max(0, Math.floor((t0 - e.atSeconds) / every)) : 0;
+    // the occurrence that may contain t0 and the next one
+    for (let k = first; k <= first + 1; k++) {
+      const start = e.atSeconds + (every ? k * every : 0);
+      if (start < t1 && start + e.durationSeconds > t0) return true;
+      if (!every) break;
+    }
+  }
+  return false;
+}
+
 /**
  * A typical European low-voltage supply: 230 V, 50 Hz, a little 3rd and 5th harmonic (THD 1.8 %),
  * and the disturbances a meter sees now and then: a dip to 62 % for 7 cycles 75 s in and every
@@ -200,17 +216,26 @@ export function programme(steps: readonly { seconds: number; draw: Draw }[]): Lo
  * local time; `startHour` is the time of day at t = 0.
  */
 export function photovoltaic(peakWatts: number, startHour: number): LoadProfile {
+  // The sun moves slowly: one draw per simulated second, so a meter's waveform is computed once a
+  // second rather than for every block of samples.
+  let memo: { second: number; draw: Draw } | undefined;
   return (t) => {
-    const hour = (startHour + t / 3600) % 24;
+    const second = Math.floor(t);
+    if (memo?.second === second) return memo.draw;
+    const hour = (startHour + second / 3600) % 24;
     const daylight = Math.sin((Math.PI * (hour - 6)) / 14);
-    if (hour < 6 || hour > 20 || daylight <= 0) return OFF;
-    return {
-      power: -peakWatts * daylight ** 1.5,
-      powerFactor: 0.99,
-      harmonics: [
-        { order: 3, ratio: 0.02, phase: 0.2 },
-        { order: 5, ratio: 0.015, phase: 1.4 },
-      ],
-    };
+    const draw: Draw =
+      hour < 6 || hour > 20 || daylight <= 0
+        ? OFF
+        : {
+            power: -peakWatts * daylight ** 1.5,
+            powerFactor: 0.99,
+            harmonics: [
+              { order: 3, ratio: 0.02, phase: 0.2 },
+              { order: 5, ratio: 0.015, phase: 1.4 },
+            ],
+          };
+    memo = { second, draw };
+    return draw;
   };
 }
