@@ -30,6 +30,8 @@ export interface FakeSerialHandle {
   readonly requests: number;
   unplug(): void;
   replug(): void;
+  /** The relay of the simulated meter on `node` (undefined: no such meter). */
+  relayOf(node: number): boolean | undefined;
 }
 
 declare global {
@@ -97,6 +99,7 @@ function install(config: FakeSerialConfig): void {
     },
     unplug: () => bus?.port.unplug(),
     replug: () => bus?.port.replug(),
+    relayOf: (node) => bus?.meter(node)?.core.relayOn,
   };
 }
 
