@@ -119,6 +119,14 @@ describe('SimulatedMeter (firmware core in WebAssembly behind a simulated 12-bit
     expect(agg?.flagged).toBe(true);
   });
 
+  it('sees the demo supply dip 75 s in, as every meter of the demo bus does', async () => {
+    const { scheduler, meter } = await meterOnBus(resistive(500)(0)); // EUROPEAN_SUPPLY
+    scheduler.advanceTo(74e9);
+    expect(meter.core.measurement().eventsLogged).toBe(0);
+    scheduler.advanceTo(76e9);
+    expect(meter.core.measurement().eventsLogged).toBe(1);
+  });
+
   it('stays quiet before its first window and for other meters', async () => {
     const { scheduler, host, received } = await meterOnBus(resistive(1500)(0));
     host.send(requestFrame(FunctionCode.SNAPSHOT, 9)); // no window measured yet
