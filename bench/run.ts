@@ -20,7 +20,7 @@ benchBundle(figures);
 await benchDashboard(figures);
 benchFirmware(figures);
 benchMetrology(figures);
-benchTariff(figures);
+await benchTariff(figures);
 await benchPlanner(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

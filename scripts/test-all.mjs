@@ -17,6 +17,7 @@ if (!existsSync(chromium)) missing.push(`Chromium (${chromium}; Debian package c
 if (spawnSync('arm-none-eabi-gcc', ['--version']).status !== 0) missing.push('arm-none-eabi-gcc (Debian packages gcc-arm-none-eabi libnewlib-arm-none-eabi)');
 if (spawnSync('make', ['--version']).status !== 0 || spawnSync('gcc', ['--version']).status !== 0) missing.push('make and gcc');
 if (spawnSync('qemu-system-arm', ['--version']).status !== 0) missing.push('qemu-system-arm (Debian package qemu-system-arm)');
+if (spawnSync('mosquitto', ['-h']).status === null) missing.push('mosquitto (Debian package mosquitto: the MQTT broker of the remote-view tests)');
 if (missing.length > 0) {
   console.error(`Missing system packages:\n  - ${missing.join('\n  - ')}\nOn Debian or Ubuntu, 'sudo bash .ci/run' installs them and runs the tests.`);
   process.exit(2);

@@ -19,6 +19,7 @@ import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import { HistoryState } from './history.svelte';
+import { PricesState } from './prices.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'serial';
@@ -63,6 +64,8 @@ export class BusSession {
   cycle = $state.raw<CycleTiming | undefined>(undefined);
   history = $state.raw<HistoryState | undefined>(undefined);
   settings = $state.raw<SiteSettingsState | undefined>(undefined);
+  /** The price service of the attached site, its status and today's costs. */
+  prices = $state.raw<PricesState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -193,6 +196,8 @@ export class BusSession {
     this.#historian = undefined;
     this.history?.dispose();
     this.history = undefined;
+    this.prices?.stop();
+    this.prices = undefined;
     this.settings = undefined;
     this.#db?.close();
     this.#db = undefined;
@@ -302,6 +307,8 @@ export class BusSession {
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
     this.settings = await SiteSettingsState.load(historian);
+    this.prices = new PricesState(historian, this.settings);
+    void this.prices.start();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
