@@ -7,6 +7,7 @@ import { benchDriverDecoding, benchFullLoad, benchMonitor } from './drivers';
 import { benchFirmware } from './firmware';
 import { benchAppCycle, benchStore } from './history';
 import { benchDashboard } from './dashboard';
+import { benchMetrology } from './metrology';
 import { benchPlanner } from './planner';
 import { benchTariff } from './tariff';
 
@@ -22,6 +23,7 @@ await benchStore(figures);
 benchBundle(figures);
 await benchDashboard(figures);
 benchFirmware(figures);
+benchMetrology(figures);
 await benchTariff(figures);
 await benchPlanner(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));

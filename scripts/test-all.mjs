@@ -16,6 +16,7 @@ const missing = [];
 if (!existsSync(chromium)) missing.push(`Chromium (${chromium}; Debian package chromium, or set CHROMIUM_PATH)`);
 if (spawnSync('arm-none-eabi-gcc', ['--version']).status !== 0) missing.push('arm-none-eabi-gcc (Debian packages gcc-arm-none-eabi libnewlib-arm-none-eabi)');
 if (spawnSync('make', ['--version']).status !== 0 || spawnSync('gcc', ['--version']).status !== 0) missing.push('make and gcc');
+if (spawnSync('qemu-system-arm', ['--version']).status !== 0) missing.push('qemu-system-arm (Debian package qemu-system-arm)');
 if (spawnSync('mosquitto', ['-h']).status === null) missing.push('mosquitto (Debian package mosquitto: the MQTT broker of the remote-view tests)');
 if (missing.length > 0) {
   console.error(`Missing system packages:\n  - ${missing.join('\n  - ')}\nOn Debian or Ubuntu, 'sudo bash .ci/run' installs them and runs the tests.`);
@@ -67,6 +68,7 @@ run('firmware host build and C unit tests', 'make', ['-C', 'firmware', 'host'], 
   },
 });
 run('firmware for the STM32F107 (arm-none-eabi-gcc)', 'make', ['-C', 'firmware', 'arm']);
+run('meter core on a Cortex-M3 under QEMU: results and instruction budget', 'make', ['-C', 'firmware', 'bench']);
 run('app build (vite)', 'npx', ['vite', 'build']);
 run('end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test'], {
   env: { E2E_PREBUILT: '1', PLAYWRIGHT_JSON_OUTPUT_FILE: join(out, 'playwright.json') },

@@ -18,8 +18,9 @@ void meter_config_default(meter_config_t *cfg)
     cfg->v_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->i_offset = (uint16_t)METER_DEFAULT_OFFSET;
     cfg->zc_hyst_counts = (uint16_t)METER_DEFAULT_ZC_HYST;
-    cfg->reserved0 = 0u;
+    cfg->harmonics_every = 1u;
     cfg->udin_v = METER_DEFAULT_UDIN_V;
+    cfg->phase_deg = 0.0f;
 }
 
 static bool finite_nonzero(float x)
@@ -37,6 +38,19 @@ bool meter_config_valid(const meter_config_t *cfg)
         return false; /* need several samples per cycle */
     }
     if (mtr_max_window_len(cfg->fs_hz, cfg->nominal_hz) == 0u) {
+        return false;
+    }
+    /* the fundamental's filter: an eighth of a nominal period of delay line */
+    if (mtr_zc_len(cfg->fs_hz, cfg->nominal_hz) > MTR_ZC_MAX_L) {
+        return false;
+    }
+    if (!(cfg->phase_deg >= -METER_MAX_PHASE_DEG && cfg->phase_deg <= METER_MAX_PHASE_DEG)) {
+        return false; /* also NaN */
+    }
+    if (!(cfg->udin_v > 0.0f && cfg->udin_v < 1e6f)) {
+        return false;
+    }
+    if (cfg->harmonics_every > METER_MAX_HARMONICS_EVERY) {
         return false;
     }
     if (cfg->v_offset > METER_ADC_MAX_CODE || cfg->i_offset > METER_ADC_MAX_CODE ||
@@ -184,6 +198,7 @@ bool meter_init(meter_t *m, const meter_config_t *cfg)
         return false;
     }
     m->cfg = *cfg;
+    meter_apply_thresholds(m);
     m->relay_on = true; /* power-up state */
     m->initialised = true;
     return true;
@@ -224,7 +239,7 @@ bool meter_boot(meter_t *m, const meter_config_t *cfg, const uint8_t page[CONFIG
 
 uint64_t meter_clock(const meter_t *m)
 {
-    return m->mtr.idx;
+    return m->mtr.in;
 }
 
 uint64_t meter_samples_in_ms(const meter_t *m, uint64_t ms)
@@ -269,6 +284,9 @@ void meter_set_time(meter_t *m, uint64_t unix_ms)
     m->time_valid = true;
     m->time_base_ms = unix_ms;
     m->time_base_sample = meter_clock(m);
+    /* the 10-second frequency intervals follow the clock */
+    uint64_t to_tick_ms = (10000u - unix_ms % 10000u) % 10000u;
+    mtr_align_f10(&m->mtr, m->time_base_sample + meter_samples_in_ms(m, to_tick_ms));
 }
 
 uint32_t meter_identify_seconds_left(const meter_t *m)
@@ -310,6 +328,21 @@ static uint32_t uj_to_mwh(uint64_t uj)
     return mwh > 0xFFFFFFFFu ? 0xFFFFFFFFu : (uint32_t)mwh;
 }
 
+/* Root of the mean of n squares, rounded, within a u16 (0xFFFF is "not
+ * measured", so at most 0xFFFE). */
+static uint16_t rms_of(uint64_t sq_sum, uint32_t n)
+{
+    double r = ww_sqrt((double)sq_sum / (double)n);
+    return r >= 65534.0 ? 0xFFFEu : (uint16_t)ww_round_i64(r);
+}
+
+/* THD in 0.01 %, limited below PROTO_NOT_MEASURED. */
+uint16_t meter_thd_centipercent(float pct)
+{
+    double v = (double)pct * 100.0;
+    return v >= 65534.0 ? 0xFFFEu : v > 0.0 ? (uint16_t)ww_round_i64(v) : 0u;
+}
+
 static void store_aggregate(meter_t *m)
 {
     const meter_aggregation_t *a = &m->aggregation;
@@ -319,15 +352,15 @@ static void store_aggregate(meter_t *m)
     proto_aggregate_t *r = &m->aggregates[m->aggregates_total % METER_AGGREGATES];
     r->start_s = a->start_s;
     r->flags = a->flags;
-    r->vrms_mean = (uint16_t)div_round((int64_t)a->vrms_sum, a->windows);
+    r->vrms_mean = rms_of(a->vrms_sq_sum, a->windows);
     r->vrms_min = a->vrms_min;
     r->vrms_max = a->vrms_max;
     r->p_mean = (int32_t)div_round(a->p_sum, a->windows);
     r->p_min = a->p_min;
     r->p_max = a->p_max;
     r->f_mean = a->f_windows > 0 ? (uint16_t)div_round((int64_t)a->f_sum, a->f_windows) : 0u;
-    r->thd_v = PROTO_NOT_MEASURED; /* until the metrology measures THD */
-    r->thd_i = PROTO_NOT_MEASURED;
+    r->thd_v = a->thd_v_windows > 0 ? rms_of(a->thd_v_sq_sum, a->thd_v_windows) : PROTO_NOT_MEASURED;
+    r->thd_i = a->thd_i_windows > 0 ? rms_of(a->thd_i_sq_sum, a->thd_i_windows) : PROTO_NOT_MEASURED;
     r->import_mwh = uj_to_mwh(a->import_uj);
     r->export_mwh = uj_to_mwh(a->export_uj);
     m->aggregates_total++;
@@ -361,7 +394,20 @@ static void aggregate_window(meter_t *m, const meter_window_t *w)
     }
     uint16_t cv = centivolts(w->vrms);
     a->windows++;
-    a->vrms_sum += cv;
+    a->vrms_sq_sum += (uint64_t)cv * cv;
+    if ((w->flags & MTR_WF_FLAGGED) != 0u) {
+        a->flags |= PROTO_AGG_FLAGGED; /* a flagged value flags its aggregate */
+    }
+    if ((w->flags & (MTR_WF_THD_V | MTR_WF_THD_HELD)) == MTR_WF_THD_V) {
+        uint64_t t = meter_thd_centipercent(w->thd_v);
+        a->thd_v_sq_sum += t * t;
+        a->thd_v_windows++;
+    }
+    if ((w->flags & (MTR_WF_THD_I | MTR_WF_THD_HELD)) == MTR_WF_THD_I) {
+        uint64_t t = meter_thd_centipercent(w->thd_i);
+        a->thd_i_sq_sum += t * t;
+        a->thd_i_windows++;
+    }
     a->vrms_min = cv < a->vrms_min ? cv : a->vrms_min;
     a->vrms_max = cv > a->vrms_max ? cv : a->vrms_max;
     a->p_sum += w->p_mw;
@@ -395,13 +441,84 @@ bool meter_log_event(meter_t *m, uint8_t kind, uint64_t start_sample, uint32_t d
     if (m->online) {
         meter_nv_changed(m);
     }
-    if (m->aggregation.active) {
-        m->aggregation.flags |= PROTO_AGG_FLAGGED;
-    }
     return true;
 }
 
+/* ------------------------------------------------------------ 150-cycle aggregates */
+
+static void agg150_close(meter_t *m)
+{
+    meter_agg150_acc_t *a = &m->acc150;
+    if (a->windows == 0u) {
+        return;
+    }
+    meter_agg150_t *r = &m->agg150;
+    double n = (double)a->windows;
+    r->seq++;
+    r->t_start = a->t_start;
+    r->t_end = a->t_end;
+    r->windows = a->windows;
+    r->flags = a->flags;
+    r->vrms = (float)ww_sqrt(a->v2 / n);
+    r->irms = (float)ww_sqrt(a->i2 / n);
+    r->p = (float)(a->p / n);
+    r->f = a->nf > 0u ? (float)(a->f / (double)a->nf) : 0.0f;
+    r->thd_v = a->ntv > 0u ? (float)ww_sqrt(a->tv2 / (double)a->ntv) : -1.0f;
+    r->thd_i = a->nti > 0u ? (float)ww_sqrt(a->ti2 / (double)a->nti) : -1.0f;
+    *a = (meter_agg150_acc_t){0};
+}
+
+static void agg150_window(meter_t *m, const meter_window_t *w)
+{
+    meter_agg150_acc_t *a = &m->acc150;
+    bool timed = m->time_valid;
+    uint32_t interval = timed ? interval_of(meter_time_ms(m, w->t_end)) : 0u;
+    /* resynchronised on the 10-minute clock: the value before it is short */
+    if (a->windows > 0u && (a->timed != timed || a->interval_s != interval)) {
+        agg150_close(m);
+    }
+    if (a->windows == 0u) {
+        a->t_start = w->t_start;
+        a->timed = timed;
+        a->interval_s = interval;
+    }
+    a->windows++;
+    a->t_end = w->t_end;
+    if ((w->flags & MTR_WF_FLAGGED) != 0u) {
+        a->flags |= PROTO_AGG_FLAGGED;
+    }
+    a->v2 += (double)w->vrms * (double)w->vrms;
+    a->i2 += (double)w->irms * (double)w->irms;
+    a->p += (double)w->p;
+    if ((w->flags & MTR_WF_FREQ) != 0u) {
+        a->f += (double)w->frequency_hz;
+        a->nf++;
+    }
+    if ((w->flags & (MTR_WF_THD_V | MTR_WF_THD_HELD)) == MTR_WF_THD_V) {
+        a->tv2 += (double)w->thd_v * (double)w->thd_v;
+        a->ntv++;
+    }
+    if ((w->flags & (MTR_WF_THD_I | MTR_WF_THD_HELD)) == MTR_WF_THD_I) {
+        a->ti2 += (double)w->thd_i * (double)w->thd_i;
+        a->nti++;
+    }
+    if (a->windows == METER_AGG150_WINDOWS) {
+        agg150_close(m);
+    }
+}
+
 /* ------------------------------------------------------------ samples in */
+
+void meter_apply_thresholds(meter_t *m)
+{
+    const meter_thresholds_t *t = &m->thresholds;
+    double udin = t->set ? (double)t->udin / 100.0 : (double)m->cfg.udin_v;
+    double dip = t->set ? (double)t->dip / 10000.0 : 0.90;
+    double swell = t->set ? (double)t->swell / 10000.0 : 1.10;
+    double hyst = t->set ? (double)t->hysteresis / 10000.0 : 0.02;
+    /* interruption: 5 % of Udin (IEC 61000-4-30 / EN 50160) */
+    mtr_set_thresholds(&m->mtr, udin * dip, udin * swell, udin * hyst, udin * 0.05);
+}
 
 static void on_window(meter_t *m, const meter_window_t *w)
 {
@@ -409,9 +526,48 @@ static void on_window(meter_t *m, const meter_window_t *w)
     m->last = *w;
     m->last.seq = m->seq;
     m->has_window = true;
-    m->events_at_window[0] = m->events_at_window[1];
-    m->events_at_window[1] = m->events_total;
     aggregate_window(m, &m->last);
+    agg150_window(m, &m->last);
+}
+
+static void on_pq_event(meter_t *m, const mtr_event_t *ev)
+{
+    double fs = (double)m->cfg.fs_hz;
+    double start = ev->pq_start > 0.0 ? ev->pq_start : 0.0;
+    double ms = ev->pq_duration * 1000.0 / fs;
+    double cv = (double)ev->pq_extreme_v * 100.0;
+    uint32_t duration_ms = ms >= 4294967295.0 ? 0xFFFFFFFFu : (uint32_t)ww_round_i64(ms > 0.0 ? ms : 0.0);
+    uint16_t extreme = cv >= 65535.0 ? 0xFFFFu : (uint16_t)ww_round_i64(cv > 0.0 ? cv : 0.0);
+    (void)meter_log_event(m, ev->pq_kind, (uint64_t)start, duration_ms, extreme);
+}
+
+/* Everything the metrology has queued; returns the windows published. */
+static uint32_t take_events(meter_t *m)
+{
+    uint32_t windows = 0u;
+    mtr_event_t ev;
+    while (mtr_next_event(&m->mtr, &ev)) {
+        switch (ev.kind) {
+        case MTR_EV_WINDOW:
+            on_window(m, &m->mtr.window); /* first: it may start a new interval */
+            windows++;
+            add_energy(m, ev.energy_uj);
+            break;
+        case MTR_EV_SEGMENT:
+            add_energy(m, ev.energy_uj);
+            break;
+        case MTR_EV_PQ:
+            on_pq_event(m, &ev);
+            break;
+        case MTR_EV_F10:
+            m->f10_hz = ev.f10_hz;
+            m->f10_seq++;
+            break;
+        default:
+            break;
+        }
+    }
+    return windows;
 }
 
 uint32_t meter_feed(meter_t *m, const adc_pair_t *samples, uint32_t count)
@@ -421,20 +577,22 @@ uint32_t meter_feed(meter_t *m, const adc_pair_t *samples, uint32_t count)
         return 0u;
     }
     while (count > 0u) {
-        mtr_event_t ev;
-        uint32_t used = mtr_feed(&m->mtr, samples, count, &ev);
+        uint32_t used = mtr_feed(&m->mtr, samples, count);
         samples += used;
         count -= used;
-        if (ev.kind == MTR_EV_WINDOW) {
-            on_window(m, &ev.window); /* first: it may start a new interval */
-            windows++;
-        }
-        if (ev.kind != MTR_EV_NONE) {
-            add_energy(m, ev.energy_uj);
-        }
+        windows += take_events(m);
     }
     meter_can_expire(m);
     return windows;
+}
+
+uint32_t meter_flush(meter_t *m)
+{
+    if (m == NULL || !m->initialised) {
+        return 0u;
+    }
+    mtr_flush(&m->mtr);
+    return take_events(m);
 }
 
 const meter_window_t *meter_last_window(const meter_t *m)

@@ -116,21 +116,52 @@ typedef struct {
 #define METER_EVENTS 64u
 #define METER_AGGREGATE_S 600u
 
-/* The 10-minute aggregate being accumulated. */
+/* The 10-minute aggregate being accumulated (IEC 61000-4-30: from the
+ * 10-cycle values; r.m.s. quantities as the root of the mean square). */
 typedef struct {
     bool active;
     bool whole;          /* began on the boundary: only whole intervals are kept */
     uint32_t start_s;
     uint8_t flags;
     uint32_t windows;
-    uint64_t vrms_sum;   /* 0.01 V */
+    uint64_t vrms_sq_sum; /* (0.01 V)^2 */
     uint16_t vrms_min, vrms_max;
     int64_t p_sum;       /* mW */
     int32_t p_min, p_max;
     uint64_t f_sum;      /* mHz, windows with a frequency */
     uint32_t f_windows;
+    uint64_t thd_v_sq_sum, thd_i_sq_sum; /* (0.01 %)^2, windows with a THD */
+    uint32_t thd_v_windows, thd_i_windows;
     uint64_t import_uj, export_uj;
 } meter_aggregation_t;
+
+/* A 150-cycle (3 s) aggregate: 15 consecutive 10-cycle values, the last
+ * one before a 10-minute clock boundary cut short (resynchronised), so
+ * every window is in exactly one. */
+#define METER_AGG150_WINDOWS 15u
+typedef struct {
+    uint32_t seq;        /* 1, 2, ... since boot (0: none yet) */
+    uint64_t t_start;    /* samples: first window's start, last window's end */
+    uint64_t t_end;
+    uint32_t windows;
+    uint8_t flags;       /* PROTO_AGG_FLAGGED: a flagged window inside */
+    float vrms;          /* V, r.m.s. of the window values */
+    float irms;          /* A */
+    float p;             /* W, mean */
+    float f;             /* Hz, mean of the windows with a frequency (0: none) */
+    float thd_v;         /* %, r.m.s. of the window values (< 0: none) */
+    float thd_i;
+} meter_agg150_t;
+
+typedef struct {
+    uint32_t windows;
+    uint32_t interval_s; /* 10-minute interval of the first window (time valid) */
+    bool timed;
+    uint64_t t_start, t_end;
+    uint8_t flags;
+    double v2, i2, p, f, tv2, ti2;
+    uint32_t nf, ntv, nti;
+} meter_agg150_acc_t;
 
 /* READ_AGGREGATES / READ_EVENTS in progress: records are queued as the TX
  * queue drains, then the ACK. */
@@ -189,13 +220,18 @@ typedef struct {
     uint32_t clear_challenge;
     uint64_t clear_armed_at;
 
+    /* power quality */
+    meter_agg150_acc_t acc150;
+    meter_agg150_t agg150;    /* the last completed 150-cycle aggregate */
+    float f10_hz;             /* the last 10-second frequency (IEC 61000-4-30) */
+    uint32_t f10_seq;         /* 10-second values since boot */
+
     /* history */
     meter_aggregation_t aggregation;
     proto_aggregate_t aggregates[METER_AGGREGATES];
     uint32_t aggregates_total; /* kept since boot; entry k is at k % METER_AGGREGATES */
     proto_event_t events[METER_EVENTS];
     uint32_t events_total;
-    uint32_t events_at_window[2]; /* events_total at the last two window closes */
     meter_read_job_t read_job;
 
     /* sending */
@@ -217,8 +253,16 @@ bool meter_init(meter_t *m, const meter_config_t *cfg);
 bool meter_boot(meter_t *m, const meter_config_t *cfg, const uint8_t page[CONFIG_PAGE_SIZE],
                 const meter_nv_t *persisted);
 
-/* Process count sample pairs; returns how many windows completed. */
+/* Process count sample pairs; returns how many windows were published. */
 uint32_t meter_feed(meter_t *m, const adc_pair_t *samples, uint32_t count);
+
+/* End of input (meter-analyze): publish what the metrology still holds
+ * back (see mtr_flush); returns how many windows that published. */
+uint32_t meter_flush(meter_t *m);
+
+/* The detectors' thresholds (SET_THRESHOLDS, or the defaults from
+ * cfg.udin_v) into the metrology. */
+void meter_apply_thresholds(meter_t *m);
 
 /* Last completed window, or NULL before the first one. */
 const meter_window_t *meter_last_window(const meter_t *m);
@@ -235,10 +279,10 @@ const meter_nv_t *meter_nv(const meter_t *m);
 bool meter_nv_take_dirty(meter_t *m);
 
 /*
- * Log a dip, swell or interruption (the metrology's detector calls this
- * when an event ends). start_sample is the meter clock at its start. Flags
- * the current window and 10-minute aggregate. Returns false for an unknown
- * kind.
+ * Log a dip, swell or interruption in the EVENT ring (meter_feed calls this
+ * when the metrology's detector finishes one). start_sample is the meter
+ * clock at its start. (Windows and aggregates are flagged by the metrology,
+ * from the event's span.) Returns false for an unknown kind.
  */
 bool meter_log_event(meter_t *m, uint8_t kind, uint64_t start_sample, uint32_t duration_ms,
                      uint16_t extreme);

@@ -136,8 +136,8 @@ static bool send_snapshot(meter_t *m)
     r.time_s = time_s_at(m, w->t_end);
     r.time_cs = (uint8_t)(meter_time_ms(m, w->t_end) % 1000u / 10u);
     r.flags = common_flags(m);
-    if (m->events_at_window[1] != m->events_at_window[0]) {
-        r.flags |= PROTO_FLAG_WINDOW_FLAGGED; /* an event was logged during the window */
+    if ((w->flags & MTR_WF_FLAGGED) != 0u) {
+        r.flags |= PROTO_FLAG_WINDOW_FLAGGED; /* a dip, swell or interruption touched it */
     }
     if ((double)w->vrms < udin_volts(m) * NO_VOLTAGE_PERCENT / 100.0) {
         r.flags |= PROTO_FLAG_NO_VOLTAGE;
@@ -149,8 +149,8 @@ static bool send_snapshot(meter_t *m)
     int32_t pf = ww_round_i32((double)w->pf * 10000.0);
     r.pf = (int16_t)(pf > 10000 ? 10000 : pf < -10000 ? -10000 : pf);
     r.f = (w->flags & MTR_WF_FREQ) != 0u ? (uint16_t)scaled(w->frequency_hz, 1000.0, 0xFFFFu) : 0u;
-    r.thd_v = PROTO_NOT_MEASURED;
-    r.thd_i = PROTO_NOT_MEASURED;
+    r.thd_v = (w->flags & MTR_WF_THD_V) != 0u ? meter_thd_centipercent(w->thd_v) : PROTO_NOT_MEASURED;
+    r.thd_i = (w->flags & MTR_WF_THD_I) != 0u ? meter_thd_centipercent(w->thd_i) : PROTO_NOT_MEASURED;
     return send_secured(m, PROTO_FN_SNAPSHOT, payload, proto_encode_snapshot(&r, payload));
 }
 
@@ -326,6 +326,7 @@ static void execute_control(meter_t *m, const proto_command_t *c, uint32_t fv)
     switch (c->opcode) {
     case PROTO_OP_SET_THRESHOLDS:
         m->thresholds = (meter_thresholds_t){true, c->dip, c->swell, c->hysteresis, c->udin};
+        meter_apply_thresholds(m);
         break;
     case PROTO_OP_IDENTIFY:
         m->identify_until = now(m) + (uint64_t)c->seconds * m->cfg.fs_hz;

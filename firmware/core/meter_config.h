@@ -62,10 +62,22 @@ typedef struct {
                                 analytically per window */
     uint16_t i_offset;       /* nominal mid-scale code of the current channel */
     uint16_t zc_hyst_counts; /* zero-crossing hysteresis, ADC counts */
-    uint16_t reserved0;
-    float udin_v;            /* declared input voltage (IEC 61000-4-30 Udin);
-                                stored for the later dip/swell detector */
+    uint16_t harmonics_every; /* harmonic analysis of one window in this many
+                                 (0 and 1: every window, as the meter does; the
+                                 simulator may save time: the windows in
+                                 between carry the last THD, MTR_WF_THD_HELD) */
+    float udin_v;            /* declared input voltage (IEC 61000-4-30 Udin):
+                                the dip, swell and interruption thresholds
+                                are relative to it until SET_THRESHOLDS */
+    float phase_deg;         /* calibration: how far the current channel lags
+                                the voltage channel in the front end, degrees
+                                at the nominal frequency (a time delay, so
+                                proportional to frequency); corrected in P.
+                                |phase_deg| <= METER_MAX_PHASE_DEG */
 } meter_config_t;
+
+#define METER_MAX_PHASE_DEG 20.0f
+#define METER_MAX_HARMONICS_EVERY 50u
 
 /* Fill *cfg with the defaults above. (The CAN node, uid and keys come from
  * the configuration page, see secure.h.) */

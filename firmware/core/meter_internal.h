@@ -22,4 +22,7 @@ void meter_can_expire(meter_t *m);
 /* CLEAR_ENERGY_CONFIRM succeeded: zero the registers, next epoch. */
 void meter_clear_energy(meter_t *m);
 
+/* THD (percent) as the records carry it: 0.01 %, below PROTO_NOT_MEASURED. */
+uint16_t meter_thd_centipercent(float pct);
+
 #endif /* WW_METER_INTERNAL_H */

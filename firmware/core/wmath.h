@@ -56,6 +56,21 @@ static inline double ww_fabs(double x)
     return x < 0.0 ? -x : x;
 }
 
+/* sin and cos by their Taylor series, for |x| <= 1.6 (error < 1e-10 there):
+ * the core only needs small angles (phase corrections, the angle of one
+ * sample at the mains frequency) and links without libm. */
+static inline double ww_sin_small(double x)
+{
+    double x2 = x * x;
+    return x * (1.0 - x2 / 6.0 * (1.0 - x2 / 20.0 * (1.0 - x2 / 42.0 * (1.0 - x2 / 72.0 * (1.0 - x2 / 110.0 * (1.0 - x2 / 156.0))))));
+}
+
+static inline double ww_cos_small(double x)
+{
+    double x2 = x * x;
+    return 1.0 - x2 / 2.0 * (1.0 - x2 / 12.0 * (1.0 - x2 / 30.0 * (1.0 - x2 / 56.0 * (1.0 - x2 / 90.0 * (1.0 - x2 / 132.0 * (1.0 - x2 / 182.0))))));
+}
+
 /* Round half away from zero and saturate to int64. */
 static inline int64_t ww_round_i64(double x)
 {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "json.h"
 #include "synth.h"
 #include "tests.h"
 #include "tharness.h"
@@ -101,6 +102,57 @@ static double json_num(const char *line, const char *key)
     return strtod(p, NULL);
 }
 
+/* Does the JSON object on this line have exactly these keys, in order? */
+static bool keys_are(const char *line, const char *const *keys, int n)
+{
+    static json_node_t nodes[512];
+    json_doc_t doc = {nodes, 512, 0, NULL, 0};
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    int root = json_parse(&doc, line, len);
+    if (root < 0 || nodes[root].type != JSON_OBJECT || nodes[root].count != n) {
+        return false;
+    }
+    for (int k = 0; k < n; k++) {
+        char name[32];
+        if (!json_key(&doc, json_at(&doc, root, k), name, sizeof name) || strcmp(name, keys[k]) != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static const char *const WINDOW_KEYS[] = {"t", "f", "vrms", "irms", "p", "s", "n", "pf", "thdv", "thdi"};
+static const char *const EVENT_KEYS[] = {"event", "start", "duration", "residual"};
+static const char *const SUMMARY_KEYS[] = {"summary", "energy_import_wh", "energy_export_wh", "f10s"};
+
+/* The f10s array of the summary line: its length, values into out. */
+static int f10s_of(const char *line, double *out, int cap)
+{
+    const char *p = strstr(line, "\"f10s\":[");
+    if (p == NULL) {
+        return -1;
+    }
+    p += 8;
+    int n = 0;
+    while (*p && *p != ']') {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p) {
+            return -1;
+        }
+        if (n < cap) {
+            out[n] = v;
+        }
+        n++;
+        p = end;
+        if (*p == ',') {
+            p++;
+        }
+    }
+    return n;
+}
+
 /* Pointer to the start of line k (0-based) of g_out, or NULL. */
 static const char *line_at(unsigned k)
 {
@@ -122,6 +174,7 @@ void test_analyze_defaults(void)
     synth_default(&s);
     s.phi_deg = 60.0;
     s.f = 50.2;
+    s.v3 = 0.05 * 230.0; /* THD of the voltage 5 % */
     path(in, sizeof in, "analyze_default.txt");
     write_input(in, &s, 2.0, " ");
     CHECK_EQ_I(run_tool("", in), 0);
@@ -134,24 +187,32 @@ void test_analyze_defaults(void)
     if (first == NULL || last == NULL) {
         return;
     }
+    /* the contract: these keys, in this order */
+    for (unsigned k = 0; k + 1u < lines; k++) {
+        CHECK_MSG(keys_are(line_at(k), WINDOW_KEYS, 10), "window line %u: %.120s", k, line_at(k));
+    }
+    CHECK(keys_are(last, SUMMARY_KEYS, 4));
     CHECK(strncmp(first, "{\"t\":", 5) == 0);
-    CHECK_REL(json_num(first, "vrms"), 230.0, 1e-3);
+    CHECK_REL(json_num(first, "vrms"), synth_vrms(&s), 1e-3);
     CHECK_REL(json_num(first, "irms"), 10.0, 1e-3);
     CHECK_REL(json_num(first, "p"), 1150.0, 2e-3);
-    CHECK_REL(json_num(first, "s"), 2300.0, 2e-3);
-    CHECK_REL(json_num(first, "n"), 1991.9, 2e-3);
-    CHECK_NEAR(json_num(first, "pf"), 0.5, 1e-3);
-    CHECK_NEAR(json_num(first, "f"), 50.2, 0.01);
+    CHECK_REL(json_num(first, "s"), synth_vrms(&s) * 10.0, 2e-3);
+    CHECK_NEAR(json_num(first, "pf"), 1150.0 / (synth_vrms(&s) * 10.0), 1e-3);
+    CHECK_NEAR(json_num(first, "f"), 50.2, 0.001);
+    CHECK_NEAR(json_num(first, "thdv"), 5.0, 0.05);
+    CHECK(json_num(first, "thdi") < 0.3);
     /* prefix (< 1 cycle) + 2 settling cycles + 10 cycles */
-    CHECK(json_num(first, "t") > 0.23 && json_num(first, "t") < 0.27);
+    CHECK(json_num(first, "t") > 0.23 && json_num(first, "t") < 0.29);
     const char *second = line_at(1);
     CHECK_NEAR(json_num(second, "t") - json_num(first, "t"), 10.0 / 50.2, 2.0 / 6400.0);
     CHECK(strncmp(last, "{\"summary\":true,", 16) == 0);
-    /* exact energy of the samples up to the end of the last window */
+    /* exact energy of the samples up to the end of the last window (the
+     * settling segment before the first one included) */
     double t_last = json_num(line_at(lines - 2u), "t");
     synth_default(&s);
     s.phi_deg = 60.0;
     s.f = 50.2;
+    s.v3 = 0.05 * 230.0;
     {
         adc_pair_t p;
         uint64_t n = (uint64_t)(t_last * s.fs + 0.5);
@@ -161,8 +222,60 @@ void test_analyze_defaults(void)
     }
     CHECK_REL(json_num(last, "energy_import_wh"), s.e_j / 3600.0, 2e-4);
     CHECK(json_num(last, "energy_export_wh") == 0.0);
-    CHECK_EQ_U((unsigned)json_num(last, "windows"), lines - 1u);
-    CHECK_EQ_U((unsigned)json_num(last, "samples"), 12800u);
+    double f10[4];
+    CHECK_EQ_I(f10s_of(last, f10, 4), 0); /* 2 s: no complete 10-second interval */
+}
+
+void test_analyze_events(void)
+{
+    char in[512];
+    synth_t s;
+    synth_default(&s);
+    s.theta0 = 0.0;
+    s.f = 49.98;
+    /* a dip to 35 % for 6 cycles at 12.3 s, a swell to 116 % for 4 cycles */
+    s.steps[0] = (synth_step_t){12.3, 12.3 + 6.0 / 49.98, 0.35};
+    s.steps[1] = (synth_step_t){15.0, 15.0 + 4.0 / 49.98, 1.16};
+    s.nsteps = 2;
+    path(in, sizeof in, "analyze_events.txt");
+    write_input(in, &s, 21.0, ",");
+    CHECK_EQ_I(run_tool("--udin 230", in), 0);
+    unsigned lines = count_lines(g_out), events = 0;
+    const char *dip = NULL, *swell = NULL;
+    for (unsigned k = 0; k < lines; k++) {
+        const char *l = line_at(k);
+        if (strncmp(l, "{\"event\":", 9) == 0) {
+            events++;
+            CHECK(keys_are(l, EVENT_KEYS, 4));
+            if (strncmp(l, "{\"event\":\"dip\",", 15) == 0) {
+                dip = l;
+            } else if (strncmp(l, "{\"event\":\"swell\",", 17) == 0) {
+                swell = l;
+            }
+        }
+    }
+    CHECK_EQ_U(events, 2u);
+    CHECK(dip != NULL && swell != NULL);
+    if (dip == NULL || swell == NULL) {
+        return;
+    }
+    const double cycle = 1.0 / 49.98;
+    CHECK_NEAR(json_num(dip, "start"), 12.3, 0.5 * cycle);
+    CHECK_NEAR(json_num(dip, "duration"), 6.0 * cycle, 0.5 * cycle);
+    CHECK_NEAR(json_num(dip, "residual"), 0.35 * 230.0, 0.5);
+    CHECK_NEAR(json_num(swell, "start"), 15.0, 0.5 * cycle);
+    CHECK_NEAR(json_num(swell, "duration"), 4.0 * cycle, 0.5 * cycle);
+    CHECK_NEAR(json_num(swell, "residual"), 1.16 * 230.0, 0.5); /* the peak */
+    /* two complete 10 s intervals, the frequency within 1 mHz */
+    double f10[4];
+    CHECK_EQ_I(f10s_of(line_at(lines - 1u), f10, 4), 2);
+    CHECK_NEAR(f10[0], 49.98, 1e-3);
+    CHECK_NEAR(f10[1], 49.98, 1e-3);
+    /* a threshold relative to --udin: the same dip is 66 % of 240 V... and
+     * the swell (268 V) is below 110 % of 250 V */
+    CHECK_EQ_I(run_tool("--udin 250", in), 0);
+    CHECK(strstr(g_out, "\"event\":\"dip\"") != NULL);
+    CHECK(strstr(g_out, "\"event\":\"swell\"") == NULL);
 }
 
 void test_analyze_options(void)
@@ -207,7 +320,8 @@ void test_analyze_options(void)
     CHECK_EQ_I(run_tool("", in), 0);
     first = line_at(0);
     CHECK(first != NULL && strstr(first, "\"f\":null") != NULL);
-    CHECK(count_lines(g_out) == 5u); /* 4 windows of 1506 + summary */
+    CHECK(first != NULL && strstr(first, "\"thdv\":null,\"thdi\":null}") != NULL);
+    CHECK(count_lines(g_out) == 5u); /* 4 windows of 1524 + summary */
 
     CHECK_EQ_I(run_tool("--help", in), 0);
     CHECK(strstr(g_out, "usage:") != NULL);

@@ -142,7 +142,8 @@ void test_engine_remote_records(void)
     CHECK_NEAR(s.pf, 10000, 5);
     CHECK_NEAR(s.f, 50000, 5);
     CHECK(s.flags == PROTO_FLAG_RELAY_ON); /* time not valid, voltage present, no event */
-    CHECK(s.thd_v == PROTO_NOT_MEASURED && s.thd_i == PROTO_NOT_MEASURED);
+    /* a clean sine: THD measured, below 0.3 % (ADC noise) */
+    CHECK(s.thd_v != PROTO_NOT_MEASURED && s.thd_v < 30 && s.thd_i != PROTO_NOT_MEASURED && s.thd_i < 30);
     /* timed at the end of the window, counted from boot */
     uint64_t end_ms = r->meter.last.t_end * 1000u / 6400u;
     CHECK_EQ_U(s.time_s, end_ms / 1000u);
@@ -745,7 +746,7 @@ void test_engine_aggregates(void)
         CHECK_NEAR(g[k].p_mean, 2300000, 6000);
         CHECK(g[k].p_min <= g[k].p_mean && g[k].p_mean <= g[k].p_max);
         CHECK_NEAR(g[k].f_mean, 50000, 5);
-        CHECK(g[k].thd_v == PROTO_NOT_MEASURED && g[k].thd_i == PROTO_NOT_MEASURED);
+        CHECK(g[k].thd_v != PROTO_NOT_MEASURED && g[k].thd_v < 60 && g[k].thd_i < 60);
         CHECK_NEAR(g[k].import_mwh, 2300.0 * 600.0 / 3.6, 1000.0);
         CHECK(g[k].export_mwh == 0 && g[k].flags == 0);
     }
@@ -788,9 +789,12 @@ void test_engine_aggregates(void)
     }
     CHECK(saw_busy);
 
-    /* an event inside an interval flags its aggregate */
-    CHECK(meter_log_event(&r->meter, PROTO_EVENT_DIP, meter_clock(&r->meter), 120, 18000));
+    /* a dip inside an interval flags its aggregate (IEC 61000-4-30) */
+    double now_s = (double)r->synth.n / r->synth.fs;
+    r->synth.steps[0] = (synth_step_t){now_s + 1.0, now_s + 1.2, 0.5};
+    r->synth.nsteps = 1;
     rig_run(r, 600.0);
+    CHECK(r->meter.events_total >= 1u);
     CHECK_EQ_U(r->meter.aggregates_total, 12u);
     CHECK_EQ_U(r->meter.aggregates[11].flags, PROTO_AGG_FLAGGED);
     CHECK_EQ_U(r->meter.aggregates[10].flags, 0u);
@@ -830,14 +834,26 @@ void test_engine_events(void)
     CHECK(proto_decode_event(rig_find(r, PROTO_FN_EVENT, 0)->payload, PROTO_LEN_EVENT, &ev) == PROTO_OK);
     CHECK(ev.seq == 0 && ev.kind == PROTO_EVENT_DIP && ev.duration_ms == 480 && ev.extreme == 16100);
     CHECK(ev.start_s == 1767225600u && ev.start_ms == 0u); /* the TIME was set at that sample */
-    /* the window in which it was logged is flagged, the next is not */
+    /* a real dip: logged by the metrology, its window flagged, the next not */
+    double now_s = (double)r->synth.n / r->synth.fs;
+    r->synth.steps[0] = (synth_step_t){now_s + 0.05, now_s + 0.09, 0.6};
+    r->synth.nsteps = 1;
+    uint32_t logged = r->meter.events_total;
     run_windows(r, 1);
+    while (r->meter.last.t_end < (uint64_t)((now_s + 0.07) * r->synth.fs)) {
+        run_windows(r, 1);
+    }
     CHECK(rig_remote(r, PROTO_FN_SNAPSHOT));
     CHECK(snapshot_of(r, &s) && (s.flags & PROTO_FLAG_WINDOW_FLAGGED) != 0);
-    run_windows(r, 1);
+    run_windows(r, 2);
     rig_run(r, 0.1);
     CHECK(rig_remote(r, PROTO_FN_SNAPSHOT));
     CHECK(snapshot_of(r, &s) && (s.flags & PROTO_FLAG_WINDOW_FLAGGED) == 0);
+    CHECK_EQ_U(r->meter.events_total, logged + 1u);
+    const proto_event_t *dip = &r->meter.events[logged % METER_EVENTS];
+    CHECK(dip->kind == PROTO_EVENT_DIP && dip->seq == logged);
+    CHECK_NEAR(dip->duration_ms, 40, 5);
+    CHECK_NEAR(dip->extreme, 13800, 150);
     for (int k = 0; k < 70; k++) {
         CHECK(meter_log_event(&r->meter, (uint8_t)(1 + k % 3), meter_clock(&r->meter), (uint32_t)k, 0));
     }
@@ -848,15 +864,15 @@ void test_engine_events(void)
     (void)rig_collect(r);
     CHECK_EQ_U(rig_count(r, PROTO_FN_EVENT), 3u);
     CHECK(proto_decode_event(rig_find(r, PROTO_FN_EVENT, 0)->payload, PROTO_LEN_EVENT, &ev) == PROTO_OK);
-    CHECK_EQ_U(ev.seq, 7u); /* 71 logged, the ring keeps the last 64 */
+    CHECK_EQ_U(ev.seq, 8u); /* 72 logged, the ring keeps the last 64 */
     c.from_seq = 69;
     c.max_count = 16;
     (void)rig_command(r, &c);
     (void)rig_collect(r);
-    CHECK_EQ_U(rig_count(r, PROTO_FN_EVENT), 2u);
-    CHECK(proto_decode_event(rig_find(r, PROTO_FN_EVENT, 1)->payload, PROTO_LEN_EVENT, &ev) == PROTO_OK);
-    CHECK(ev.seq == 70 && ev.kind == 1 && ev.duration_ms == 69);
-    CHECK(proto_decode_ack(rig_find(r, PROTO_FN_ACK, 0)->payload, PROTO_LEN_ACK, &a) == PROTO_OK && a.value == 2);
+    CHECK_EQ_U(rig_count(r, PROTO_FN_EVENT), 3u);
+    CHECK(proto_decode_event(rig_find(r, PROTO_FN_EVENT, 2)->payload, PROTO_LEN_EVENT, &ev) == PROTO_OK);
+    CHECK(ev.seq == 71 && ev.kind == 1 && ev.duration_ms == 69);
+    CHECK(proto_decode_ack(rig_find(r, PROTO_FN_ACK, 0)->payload, PROTO_LEN_ACK, &a) == PROTO_OK && a.value == 3);
     /* numbers continue after a reboot */
     CHECK(rig_boot(r, false));
     CHECK(meter_log_event(&r->meter, PROTO_EVENT_SWELL, 0, 10, 26000));
@@ -866,6 +882,6 @@ void test_engine_events(void)
     (void)rig_collect(r);
     CHECK_EQ_U(rig_count(r, PROTO_FN_EVENT), 1u);
     CHECK(proto_decode_event(rig_find(r, PROTO_FN_EVENT, 0)->payload, PROTO_LEN_EVENT, &ev) == PROTO_OK);
-    CHECK(ev.seq == 71 && ev.kind == PROTO_EVENT_SWELL && ev.start_s == 0 && ev.extreme == 26000);
+    CHECK(ev.seq == 72 && ev.kind == PROTO_EVENT_SWELL && ev.start_s == 0 && ev.extreme == 26000);
     CHECK_EQ_U(r->unverifiable, 0u);
 }

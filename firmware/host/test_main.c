@@ -1,7 +1,8 @@
 /*
  * test_main.c - host unit tests of the meter core and of meter-analyze.
  *
- * usage: test_main [meter-analyze [scratch-dir [meter-provision [protocol.json]]]]
+ * usage: test_main [meter-analyze [scratch-dir [meter-provision [protocol.json
+ *                  [meter-characterise]]]]]
  * Tests that need a tool or the shared vectors are skipped without them.
  * Prints one line per failed check, one line per test, and finally
  * "N passed, M failed" counting tests (a test fails when any of its checks does).
@@ -20,6 +21,7 @@ const char *g_analyze_path;
 const char *g_tmp_dir;
 const char *g_provision_path;
 const char *g_vectors_path;
+const char *g_characterise_path;
 
 void th_fail_msg(const char *file, int line, const char *fmt, ...)
 {
@@ -33,7 +35,7 @@ void th_fail_msg(const char *file, int line, const char *fmt, ...)
     fflush(stdout);
 }
 
-enum { NEEDS_NOTHING, NEEDS_ANALYZE, NEEDS_PROVISION, NEEDS_VECTORS };
+enum { NEEDS_NOTHING, NEEDS_ANALYZE, NEEDS_PROVISION, NEEDS_VECTORS, NEEDS_CHARACTERISE };
 
 typedef struct {
     const char *name;
@@ -45,6 +47,7 @@ typedef struct {
 #define TT(name) {#name, name, NEEDS_ANALYZE}
 #define TP(name) {#name, name, NEEDS_PROVISION}
 #define TV(name) {#name, name, NEEDS_VECTORS}
+#define TC(name) {#name, name, NEEDS_CHARACTERISE}
 
 /* Why a test cannot run here, or NULL. */
 static const char *missing(int needs)
@@ -56,6 +59,8 @@ static const char *missing(int needs)
         return g_provision_path == NULL ? "no meter-provision path given" : NULL;
     case NEEDS_VECTORS:
         return vectors_available() ? NULL : "test-vectors/protocol.json not found";
+    case NEEDS_CHARACTERISE:
+        return g_characterise_path == NULL ? "no meter-characterise path given" : NULL;
     default:
         return NULL;
     }
@@ -63,6 +68,13 @@ static const char *missing(int needs)
 
 static const test_entry_t tests[] = {
     T(test_wasm_abi), /* first: checks the state before ww_boot */
+    T(test_dsp_tables),
+    T(test_dsp_fft),
+    T(test_dsp_resample),
+    T(test_dsp_harmonics),
+    T(test_dsp_fundamental),
+    T(test_dsp_frequency_10s),
+    T(test_dsp_half_cycles),
     T(test_config_defaults),
     T(test_invalid_config),
     T(test_sha256_vectors),
@@ -89,6 +101,13 @@ static const test_entry_t tests[] = {
     T(test_energy_minute_export),
     T(test_dead_line),
     T(test_voltage_loss_and_return),
+    T(test_thd_to_the_40th),
+    T(test_phase_calibration),
+    T(test_dips_and_swells),
+    T(test_dip_thresholds),
+    T(test_frequency_10s),
+    T(test_aggregates_150_cycles),
+    T(test_harmonics_every),
     T(test_engine_boot),
     T(test_engine_remote_records),
     T(test_engine_remote_rate_limit),
@@ -111,8 +130,10 @@ static const test_entry_t tests[] = {
     T(test_fuzz_meter),
     TP(test_provision_output),
     TP(test_provision_errors),
+    TC(test_characterise_goals),
     TT(test_analyze_defaults),
     TT(test_analyze_options),
+    TT(test_analyze_events),
     TT(test_analyze_bad_input),
 };
 
@@ -122,6 +143,7 @@ int main(int argc, char **argv)
     g_tmp_dir = argc > 2 ? argv[2] : ".";
     g_provision_path = argc > 3 ? argv[3] : NULL;
     g_vectors_path = argc > 4 ? argv[4] : NULL;
+    g_characterise_path = argc > 5 ? argv[5] : NULL;
     unsigned passed = 0, failed = 0, skipped = 0;
     for (size_t k = 0; k < sizeof tests / sizeof tests[0]; k++) {
         th_test = tests[k].name;

@@ -1,5 +1,5 @@
 /*
- * test_wasm_abi.c - the wasm ABI v2 (wasm/meter_wasm.c) compiled natively.
+ * test_wasm_abi.c - the wasm ABI v3 (wasm/meter_wasm.c) compiled natively.
  */
 #include <string.h>
 
@@ -28,6 +28,12 @@ double ww_energy_import_wh(void);
 double ww_energy_export_wh(void);
 uint32_t ww_relay_on(void);
 uint32_t ww_stat(uint32_t which);
+double ww_thd_v(void);
+double ww_thd_i(void);
+uint32_t ww_window_flags(void);
+double ww_frequency_10s(void);
+uint32_t ww_events_total(void);
+double ww_agg150(uint32_t which);
 
 static void remote(uint32_t fn, uint32_t node)
 {
@@ -86,6 +92,8 @@ void test_wasm_abi(void)
     CHECK_EQ_U(ww_rx(), 0u);
     CHECK_EQ_U(ww_tx(), 0u);
     CHECK(ww_vrms() == 0.0 && ww_power() == 0.0 && ww_window_seq() == 0u);
+    CHECK(ww_thd_v() == -1.0 && ww_thd_i() == -1.0 && ww_window_flags() == 0u);
+    CHECK(ww_frequency_10s() == 0.0 && ww_events_total() == 0u && ww_agg150(0) == 0.0 && ww_agg150(7) == -1.0);
     CHECK_EQ_U(ww_relay_on(), 0u);
     CHECK_EQ_U(ww_stat(6), 0u);
 
@@ -137,6 +145,27 @@ void test_wasm_abi(void)
     CHECK_NEAR(ww_frequency(), 49.9, 0.01);
     CHECK(ww_energy_import_wh() == 0.0);
     CHECK(ww_energy_export_wh() > 2300.0 * 1.5 / 3600.0);
+    CHECK(ww_thd_v() >= 0.0 && ww_thd_v() < 0.3);
+    CHECK((ww_window_flags() & (MTR_WF_SYNC | MTR_WF_FREQ | MTR_WF_THD_V | MTR_WF_THD_I)) ==
+          (MTR_WF_SYNC | MTR_WF_FREQ | MTR_WF_THD_V | MTR_WF_THD_I));
+    CHECK_EQ_U(ww_events_total(), 0u);
+    CHECK(ww_frequency_10s() == 0.0); /* 2 s: no 10-second value yet */
+
+    /* harmonics, a dip, 12 s: THD, an event, a 10-second frequency, 150-cycle aggregates */
+    s.v3 = 0.04 * 230.0;
+    s.i3 = 0.2 * 10.0;
+    double now = (double)s.n / s.fs;
+    s.steps[0] = (synth_step_t){now + 1.0, now + 1.1, 0.5};
+    s.nsteps = 1;
+    w += feed_seconds(&s, 10.5);
+    CHECK_NEAR(ww_thd_v(), 4.0, 0.05);
+    CHECK_NEAR(ww_thd_i(), 20.0, 0.1);
+    CHECK_EQ_U(ww_events_total(), 1u);
+    CHECK_NEAR(ww_frequency_10s(), 49.9, 0.001);
+    CHECK(ww_agg150(0) >= 3.0 && ww_agg150(1) == 15.0);
+    CHECK_NEAR(ww_agg150(3), synth_vrms(&s), 0.3);
+    CHECK_NEAR(ww_agg150(7), 4.0, 0.05);
+    CHECK(ww_agg150(99) == 0.0);
 
     remote(PROTO_FN_SNAPSHOT, 12);
     CHECK_EQ_U(ww_rx(), 1u);
@@ -145,6 +174,8 @@ void test_wasm_abi(void)
     CHECK(proto_decode_snapshot(payload, len, &snap) == PROTO_OK);
     CHECK_NEAR(snap.p, ww_power() * 1000.0, 1.0);
     CHECK_NEAR(snap.f, 49900, 10);
+    CHECK_NEAR(snap.thd_v, ww_thd_v() * 100.0, 0.6);
+    CHECK_NEAR(snap.thd_i, ww_thd_i() * 100.0, 0.6);
     CHECK_EQ_U(ww_stat(0), last_fv);
     remote(PROTO_FN_SNAPSHOT, 12);
     CHECK_EQ_U(ww_rx(), 1u);

@@ -8,9 +8,18 @@ extern const char *g_analyze_path;
 extern const char *g_tmp_dir;
 extern const char *g_provision_path;
 extern const char *g_vectors_path;
+extern const char *g_characterise_path;
 
 /* Loads test-vectors/protocol.json; false if it is not there. */
 bool vectors_available(void);
+
+void test_dsp_tables(void);
+void test_dsp_fft(void);
+void test_dsp_resample(void);
+void test_dsp_harmonics(void);
+void test_dsp_fundamental(void);
+void test_dsp_frequency_10s(void);
+void test_dsp_half_cycles(void);
 
 void test_config_defaults(void);
 void test_invalid_config(void);
@@ -27,6 +36,13 @@ void test_energy_minute(void);
 void test_energy_minute_export(void);
 void test_dead_line(void);
 void test_voltage_loss_and_return(void);
+void test_thd_to_the_40th(void);
+void test_phase_calibration(void);
+void test_dips_and_swells(void);
+void test_dip_thresholds(void);
+void test_frequency_10s(void);
+void test_aggregates_150_cycles(void);
+void test_harmonics_every(void);
 
 void test_sha256_vectors(void);
 void test_hmac_vectors(void);
@@ -69,8 +85,11 @@ void test_wasm_abi(void);
 void test_provision_output(void);
 void test_provision_errors(void);
 
+void test_characterise_goals(void);
+
 void test_analyze_defaults(void);
 void test_analyze_options(void);
+void test_analyze_events(void);
 void test_analyze_bad_input(void);
 
 #endif

@@ -30,17 +30,21 @@ const quiet = args.has('--quiet');
 
 // Sources, relative to firmware/. Headers are picked up from core/.
 const sources = [
-  'core/meter.c', 'core/meter_can.c', 'core/metrology.c', 'core/proto.c', 'core/proto_frames.c',
-  'core/secure.c', 'core/sha256.c', 'core/hmac.c', 'core/hkdf.c', 'core/crc32.c', 'wasm/meter_wasm.c',
+  'core/meter.c', 'core/meter_can.c', 'core/metrology.c', 'core/fundamental.c', 'core/halfcycle.c',
+  'core/harmonics.c', 'core/resample.c', 'core/fft.c', 'core/dsp_tables.c', 'core/proto.c',
+  'core/proto_frames.c', 'core/secure.c', 'core/sha256.c', 'core/hmac.c', 'core/hkdf.c', 'core/crc32.c',
+  'wasm/meter_wasm.c',
 ];
 
-// ABI version 2 (see meter_wasm.c).
+// ABI version 3 (see meter_wasm.c).
 const ABI_EXPORTS = [
   'memory',
   'ww_config', 'ww_nv', 'ww_nv_size', 'ww_boot', 'ww_nv_dirty',
   'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq',
   'ww_energy_import_wh', 'ww_energy_export_wh', 'ww_relay_on', 'ww_stat',
+  'ww_thd_v', 'ww_thd_i', 'ww_window_flags', 'ww_frequency_10s', 'ww_events_total', 'ww_agg150',
+  'ww_set_harmonics_every',
 ];
 // Removed in ABI version 2: a module still exporting them is stale.
 const REMOVED_EXPORTS = ['ww_init'];
@@ -49,7 +53,7 @@ const cflags = [
   '--target=wasm32', '-std=c11', '-O2', '-nostdlib', '-ffreestanding', '-fno-math-errno',
   '-Wall', '-Wextra', '-Werror', '-Wpedantic', '-Wshadow', '-Wconversion',
   '-Wstrict-prototypes', '-Wmissing-prototypes', '-Wdouble-promotion',
-  '-mbulk-memory', '-Icore',
+  '-mbulk-memory', '-msimd128', '-Icore',
 ];
 const ldflags = [
   '-Wl,--no-entry',            // a library: exports come from export_name attributes
@@ -129,7 +133,7 @@ async function main() {
   const removed = REMOVED_EXPORTS.filter((n) => exports.includes(n));
   if (missing.length || removed.length || imports.length) {
     if (missing.length) console.error(`build.mjs: missing exports: ${missing.join(', ')}`);
-    if (removed.length) console.error(`build.mjs: exports removed in ABI v2: ${removed.join(', ')}`);
+    if (removed.length) console.error(`build.mjs: exports removed since ABI v2: ${removed.join(', ')}`);
     if (imports.length) console.error(`build.mjs: unexpected imports (libc?): ${imports.join(', ')}`);
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 /*
- * meter_wasm.c - WebAssembly ABI (version 2) of the meter core for the
+ * meter_wasm.c - WebAssembly ABI (version 3) of the meter core for the
  * browser simulator.
  *
  * One static meter per wasm instance; instantiate the module once per
@@ -19,6 +19,12 @@
  *   uint32_t  ww_nv_size(void)            ww_nv_size() bytes: write the saved
  *                                         copy before ww_boot; read it back
  *                                         whenever ww_nv_dirty() says so.
+ *   void      ww_set_harmonics_every(uint32_t n)
+ *                                         before ww_boot: analyse the harmonics
+ *                                         of one window in n (default 1, every
+ *                                         window, as the meter; 2..50 save the
+ *                                         simulator time, the windows in
+ *                                         between carrying the last THD)
  *   uint32_t  ww_boot(uint32_t factory)   (re)start the meter from the page
  *                                         and the blob; factory = 1 ignores
  *                                         the blob (first power-up after
@@ -61,6 +67,25 @@
  *   double    ww_irms(void)               last window, A
  *   double    ww_power(void)              last window, W (>0 import, <0 export)
  *   double    ww_frequency(void)          last window, Hz (0 if no voltage)
+ *   double    ww_thd_v(void)              last window, THD of the voltage, %
+ *   double    ww_thd_i(void)              ... of the current (-1: not measured:
+ *                                         no synchronised window, or too
+ *                                         small a fundamental)
+ *   uint32_t  ww_window_flags(void)       last window: bit0 synchronised,
+ *                                         bit1 frequency valid, bit2 flagged
+ *                                         (a dip, swell or interruption
+ *                                         touched it), bit3 thd_v, bit4 thd_i
+ *                                         valid (MTR_WF_* in metrology.h)
+ *   double    ww_frequency_10s(void)      last IEC 61000-4-30 10-second
+ *                                         frequency, Hz (0 before the first)
+ *   uint32_t  ww_events_total(void)       dips, swells and interruptions
+ *                                         logged since ww_boot (they are
+ *                                         read over CAN: READ_EVENTS)
+ *   double    ww_agg150(uint32_t which)   the last 150-cycle aggregate:
+ *                                         0 sequence (0: none yet), 1 windows,
+ *                                         2 flagged (0/1), 3 Vrms V, 4 Irms A,
+ *                                         5 P W, 6 f Hz, 7 THD v %, 8 THD i %
+ *                                         (-1: none), other: 0
  *   uint32_t  ww_window_seq(void)         windows completed since ww_boot
  *   double    ww_energy_import_wh(void)   import register, Wh
  *   double    ww_energy_export_wh(void)   export register, Wh
@@ -110,6 +135,7 @@
 WW_EXPORT(ww_config) uint8_t *ww_config(void);
 WW_EXPORT(ww_nv) uint8_t *ww_nv(void);
 WW_EXPORT(ww_nv_size) uint32_t ww_nv_size(void);
+WW_EXPORT(ww_set_harmonics_every) void ww_set_harmonics_every(uint32_t n);
 WW_EXPORT(ww_boot) uint32_t ww_boot(uint32_t factory);
 WW_EXPORT(ww_nv_dirty) uint32_t ww_nv_dirty(void);
 WW_EXPORT(ww_samples) adc_pair_t *ww_samples(void);
@@ -122,6 +148,12 @@ WW_EXPORT(ww_vrms) double ww_vrms(void);
 WW_EXPORT(ww_irms) double ww_irms(void);
 WW_EXPORT(ww_power) double ww_power(void);
 WW_EXPORT(ww_frequency) double ww_frequency(void);
+WW_EXPORT(ww_thd_v) double ww_thd_v(void);
+WW_EXPORT(ww_thd_i) double ww_thd_i(void);
+WW_EXPORT(ww_window_flags) uint32_t ww_window_flags(void);
+WW_EXPORT(ww_frequency_10s) double ww_frequency_10s(void);
+WW_EXPORT(ww_events_total) uint32_t ww_events_total(void);
+WW_EXPORT(ww_agg150) double ww_agg150(uint32_t which);
 WW_EXPORT(ww_window_seq) uint32_t ww_window_seq(void);
 WW_EXPORT(ww_energy_import_wh) double ww_energy_import_wh(void);
 WW_EXPORT(ww_energy_export_wh) double ww_energy_export_wh(void);
@@ -132,6 +164,7 @@ static meter_t g_meter;
 static uint8_t g_config[CONFIG_PAGE_SIZE] __attribute__((aligned(4)));
 static adc_pair_t g_samples[WW_SAMPLE_CAPACITY];
 static can_frame_t g_frame;
+static uint16_t g_harmonics_every = 1u;
 
 uint8_t *ww_config(void)
 {
@@ -150,10 +183,16 @@ uint32_t ww_nv_size(void)
     return METER_NV_SIZE;
 }
 
+void ww_set_harmonics_every(uint32_t n)
+{
+    g_harmonics_every = (uint16_t)(n < 1u ? 1u : n > METER_MAX_HARMONICS_EVERY ? METER_MAX_HARMONICS_EVERY : n);
+}
+
 uint32_t ww_boot(uint32_t factory)
 {
     meter_config_t cfg;
     meter_config_default(&cfg);
+    cfg.harmonics_every = g_harmonics_every;
     g_frame = (can_frame_t){0};
     return meter_boot(&g_meter, &cfg, g_config, factory != 0u ? NULL : &g_meter.nv) ? 1u : 0u;
 }
@@ -228,6 +267,64 @@ double ww_frequency(void)
 {
     const meter_window_t *w = last();
     return w != NULL ? (double)w->frequency_hz : 0.0;
+}
+
+double ww_thd_v(void)
+{
+    const meter_window_t *w = last();
+    return w != NULL && (w->flags & MTR_WF_THD_V) != 0u ? (double)w->thd_v : -1.0;
+}
+
+double ww_thd_i(void)
+{
+    const meter_window_t *w = last();
+    return w != NULL && (w->flags & MTR_WF_THD_I) != 0u ? (double)w->thd_i : -1.0;
+}
+
+uint32_t ww_window_flags(void)
+{
+    const meter_window_t *w = last();
+    return w != NULL ? w->flags : 0u;
+}
+
+double ww_frequency_10s(void)
+{
+    return g_meter.initialised && g_meter.f10_seq > 0u ? (double)g_meter.f10_hz : 0.0;
+}
+
+uint32_t ww_events_total(void)
+{
+    return g_meter.initialised ? g_meter.events_total : 0u;
+}
+
+double ww_agg150(uint32_t which)
+{
+    const meter_agg150_t *a = &g_meter.agg150;
+    if (!g_meter.initialised || a->seq == 0u) {
+        return which == 7u || which == 8u ? -1.0 : 0.0;
+    }
+    switch (which) {
+    case 0:
+        return (double)a->seq;
+    case 1:
+        return (double)a->windows;
+    case 2:
+        return (a->flags & PROTO_AGG_FLAGGED) != 0u ? 1.0 : 0.0;
+    case 3:
+        return (double)a->vrms;
+    case 4:
+        return (double)a->irms;
+    case 5:
+        return (double)a->p;
+    case 6:
+        return (double)a->f;
+    case 7:
+        return (double)a->thd_v;
+    case 8:
+        return (double)a->thd_i;
+    default:
+        return 0.0;
+    }
 }
 
 uint32_t ww_window_seq(void)

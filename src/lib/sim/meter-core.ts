@@ -26,13 +26,24 @@ interface MeterCoreExports {
   ww_energy_import_wh(): number;
   ww_energy_export_wh(): number;
   ww_relay_on(): number;
+  ww_thd_v(): number;
+  ww_thd_i(): number;
+  ww_window_flags(): number;
+  ww_frequency_10s(): number;
+  ww_events_total(): number;
+  ww_agg150(which: number): number;
+  ww_set_harmonics_every(n: number): void;
 }
 
 const REQUIRED_EXPORTS: readonly (keyof MeterCoreExports)[] = [
   'memory', 'ww_config', 'ww_nv', 'ww_nv_size', 'ww_boot', 'ww_nv_dirty', 'ww_stat', 'ww_samples', 'ww_sample_capacity', 'ww_feed', 'ww_frame', 'ww_rx', 'ww_tx',
   'ww_vrms', 'ww_irms', 'ww_power', 'ww_frequency', 'ww_window_seq', 'ww_energy_import_wh',
-  'ww_energy_export_wh', 'ww_relay_on',
+  'ww_energy_export_wh', 'ww_relay_on', 'ww_thd_v', 'ww_thd_i', 'ww_window_flags', 'ww_frequency_10s',
+  'ww_events_total', 'ww_agg150', 'ww_set_harmonics_every',
 ];
+
+/** meter_window_t.flags (firmware/core/metrology.h). */
+const WINDOW_FLAGGED = 0x04;
 
 /** Layout of can_frame_t in firmware/core/can_frame.h: u32 id, u8 dlc, u8 flags, u8 data[8], 2 spare. */
 const FRAME_SIZE = 16;
@@ -53,9 +64,33 @@ export interface MeterMeasurement {
   readonly irms: number;
   readonly power: number;
   readonly frequency: number;
+  /** THD of the last window, % of the fundamental, up to the 40th harmonic; undefined when not measured. */
+  readonly thdVoltagePercent: number | undefined;
+  readonly thdCurrentPercent: number | undefined;
+  /** IEC 61000-4-30: a dip, swell or interruption touched the last window. */
+  readonly flagged: boolean;
+  /** The last 10-second frequency (IEC 61000-4-30), Hz; undefined before the first. */
+  readonly frequency10s: number | undefined;
+  /** Dips, swells and interruptions logged since boot (read them over CAN: READ_EVENTS). */
+  readonly eventsLogged: number;
   readonly energyImportWh: number;
   readonly energyExportWh: number;
 }
+
+/** The last 150-cycle (3 s) aggregate of the meter. */
+export interface Aggregate150 {
+  readonly seq: number;
+  readonly windows: number;
+  readonly flagged: boolean;
+  readonly vrms: number;
+  readonly irms: number;
+  readonly power: number;
+  readonly frequency: number;
+  readonly thdVoltagePercent: number | undefined;
+  readonly thdCurrentPercent: number | undefined;
+}
+
+const measured = (v: number): number | undefined => (v < 0 ? undefined : v);
 
 /** Counters the core keeps (ww_stat in firmware/wasm/meter_wasm.c). */
 export const MeterStat = {
@@ -72,6 +107,15 @@ export const MeterStat = {
 } as const;
 export type MeterStat = (typeof MeterStat)[keyof typeof MeterStat];
 
+export interface MeterCoreOptions {
+  /**
+   * Analyse the harmonics of one 10-cycle window in this many (1..50; 1, every window, is what the
+   * meter does). The windows in between carry the last THD, so a long accelerated simulation
+   * saves most of the core's time; an aggregator polling once a second sees no difference at 5.
+   */
+  readonly harmonicsEvery?: number;
+}
+
 export class MeterCoreError extends Error {
   override readonly name = 'MeterCoreError';
 }
@@ -84,10 +128,11 @@ export class MeterCore {
    * Powers a meter up: the configuration page as the provisioning tool writes it, and the
    * nonvolatile state it left in flash (none: the first power-up after provisioning).
    */
-  constructor(module: WebAssembly.Module, configPage: Uint8Array, nv?: Uint8Array) {
+  constructor(module: WebAssembly.Module, configPage: Uint8Array, nv?: Uint8Array, options: MeterCoreOptions = {}) {
     const instance = new WebAssembly.Instance(module, {});
     this.#exports = instance.exports as unknown as MeterCoreExports;
     const e = this.#exports;
+    e.ww_set_harmonics_every(options.harmonicsEvery ?? 1);
     new Uint8Array(e.memory.buffer, e.ww_config(), configPage.length).set(configPage);
     if (nv) {
       if (nv.length !== e.ww_nv_size()) throw new MeterCoreError(`nonvolatile state is ${nv.length} bytes, the core keeps ${e.ww_nv_size()}`);
@@ -158,14 +203,37 @@ export class MeterCore {
 
   measurement(): MeterMeasurement {
     const e = this.#exports;
+    const f10 = e.ww_frequency_10s();
     return {
       seq: e.ww_window_seq(),
       vrms: e.ww_vrms(),
       irms: e.ww_irms(),
       power: e.ww_power(),
       frequency: e.ww_frequency(),
+      thdVoltagePercent: measured(e.ww_thd_v()),
+      thdCurrentPercent: measured(e.ww_thd_i()),
+      flagged: (e.ww_window_flags() & WINDOW_FLAGGED) !== 0,
+      frequency10s: f10 > 0 ? f10 : undefined,
+      eventsLogged: e.ww_events_total() >>> 0,
       energyImportWh: e.ww_energy_import_wh(),
       energyExportWh: e.ww_energy_export_wh(),
+    };
+  }
+
+  /** The last 150-cycle aggregate, or undefined before the first. */
+  aggregate150(): Aggregate150 | undefined {
+    const a = (which: number) => this.#exports.ww_agg150(which);
+    if (a(0) === 0) return undefined;
+    return {
+      seq: a(0),
+      windows: a(1),
+      flagged: a(2) === 1,
+      vrms: a(3),
+      irms: a(4),
+      power: a(5),
+      frequency: a(6),
+      thdVoltagePercent: measured(a(7)),
+      thdCurrentPercent: measured(a(8)),
     };
   }
 }

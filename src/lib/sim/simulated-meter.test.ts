@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { FunctionCode } from '../meter/ids';
+import { canId, FunctionCode } from '../meter/ids';
 import { deriveMeterKey } from '../meter/keys';
 import { requestFrame } from '../meter/link';
-import { decodeSnapshot, type SnapshotRecord } from '../meter/records';
-import { open } from '../meter/secure';
+import { ControlOpcode, decodeRecord, decodeSnapshot, encodeCommand, type EventRecord, type SnapshotRecord } from '../meter/records';
+import { open, sealFrames } from '../meter/secure';
 import { Reassembler } from '../meter/segmentation';
 import { MeterStat } from './meter-core';
 import type { CanFrame } from '../can/frame';
@@ -11,12 +11,29 @@ import { EventScheduler } from './scheduler';
 import { SimulatedMeter } from './simulated-meter';
 import { meterCoreModule, TEST_SITE_KEY } from './testing/sim-rig';
 import { VirtualCanBus } from './virtual-bus';
-import { activePower, currentRms, type Draw, electronics, resistive, voltageRms, waveformOf } from './waveforms';
+import {
+  activePower,
+  currentRms,
+  type Draw,
+  electronics,
+  EUROPEAN_SUPPLY,
+  harmonicDistortion,
+  resistive,
+  type Supply,
+  voltageRms,
+  waveformOf,
+} from './waveforms';
 
-async function meterOnBus(draw: Draw) {
+async function meterOnBus(draw: Draw, supply?: Supply) {
   const scheduler = new EventScheduler();
   const bus = new VirtualCanBus(scheduler, { bitrate: 125_000 });
-  const meter = new SimulatedMeter(await meterCoreModule(), scheduler, bus, { nodeId: 9, name: 'under test', load: () => draw, siteKey: TEST_SITE_KEY });
+  const meter = new SimulatedMeter(await meterCoreModule(), scheduler, bus, {
+    nodeId: 9,
+    name: 'under test',
+    load: () => draw,
+    siteKey: TEST_SITE_KEY,
+    ...(supply ? { supply } : {}),
+  });
   const host = bus.attach('host');
   const received: CanFrame[] = [];
   host.onReceive = (frame) => received.push(frame);
@@ -51,6 +68,65 @@ describe('SimulatedMeter (firmware core in WebAssembly behind a simulated 12-bit
     expect(snapshot.record.relayOn).toBe(true);
   });
 
+  it('measures THD to the 40th harmonic and sends it in its SNAPSHOT', async () => {
+    const load = electronics(310)(0);
+    // a supply with a 39th harmonic too (the paper's 256-point FFT stops at the 12th)
+    const supply: Supply = { ...EUROPEAN_SUPPLY, harmonics: [...EUROPEAN_SUPPLY.harmonics, { order: 39, ratio: 0.02, phase: 1.2 }] };
+    const { scheduler, host, received, meter } = await meterOnBus(load, supply);
+    scheduler.advanceTo(1e9);
+    const m = meter.core.measurement();
+    const thdV = harmonicDistortion(supply.harmonics);
+    const thdI = harmonicDistortion(load.harmonics);
+    expect(thdV).toBeCloseTo(2.69, 2);
+    expect(m.thdVoltagePercent).toBeDefined();
+    expect(Math.abs((m.thdVoltagePercent ?? 0) - thdV)).toBeLessThan(0.03);
+    expect(Math.abs((m.thdCurrentPercent ?? 0) - thdI)).toBeLessThan(0.1);
+    expect(m.flagged).toBe(false);
+    host.send(requestFrame(FunctionCode.SNAPSHOT, 9));
+    scheduler.advanceBy(10e6);
+    const snapshot = verified(received, meter.uid, 0);
+    expect(Math.abs((snapshot.record.thdVoltagePercent ?? 0) - thdV)).toBeLessThan(0.03);
+    expect(Math.abs((snapshot.record.thdCurrentPercent ?? 0) - thdI)).toBeLessThan(0.1);
+  });
+
+  it('logs a dip of its supply, reads it out over CAN, and flags the windows it touched', async () => {
+    const supply: Supply = { ...EUROPEAN_SUPPLY, events: [{ atSeconds: 0.7013, durationSeconds: 0.14, ratio: 0.62 }] };
+    const { scheduler, host, received, meter } = await meterOnBus(resistive(1000)(0), supply);
+    const flagged: boolean[] = [];
+    for (let t = 0.05; t <= 1.6; t += 0.05) {
+      scheduler.advanceTo(t * 1e9);
+      flagged.push(meter.core.measurement().flagged);
+    }
+    expect(flagged.some((f) => f)).toBe(true);
+    expect(flagged.at(-1)).toBe(false);
+    expect(meter.core.measurement().eventsLogged).toBe(1);
+    // READ_EVENTS, sealed and read as the aggregator does
+    const key = deriveMeterKey(TEST_SITE_KEY, meter.uid);
+    const payload = encodeCommand({ function: FunctionCode.CONTROL, opcode: ControlOpcode.READ_EVENTS, fromSeq: 0, maxCount: 16 });
+    for (const frame of sealFrames(key, canId(FunctionCode.CONTROL, 9), payload, 1)) host.send(frame);
+    scheduler.advanceBy(50e6);
+    const events = openedEvents(received, key);
+    expect(events).toHaveLength(1);
+    const [dip] = events;
+    expect(dip?.kindName).toBe('dip');
+    expect(Math.abs((dip?.seconds ?? 0) - 0.7013)).toBeLessThan(0.01); // half a cycle
+    expect(Math.abs((dip?.durationMs ?? 0) - 140)).toBeLessThan(10);
+    expect(Math.abs((dip?.extremeVolts ?? 0) - 0.62 * 230)).toBeLessThan(1);
+    // the 150-cycle aggregate of the first 3 s is flagged
+    scheduler.advanceTo(3.5e9);
+    const agg = meter.core.aggregate150();
+    expect(agg?.windows).toBe(15);
+    expect(agg?.flagged).toBe(true);
+  });
+
+  it('sees the demo supply dip 75 s in, as every meter of the demo bus does', async () => {
+    const { scheduler, meter } = await meterOnBus(resistive(500)(0)); // EUROPEAN_SUPPLY
+    scheduler.advanceTo(74e9);
+    expect(meter.core.measurement().eventsLogged).toBe(0);
+    scheduler.advanceTo(76e9);
+    expect(meter.core.measurement().eventsLogged).toBe(1);
+  });
+
   it('stays quiet before its first window and for other meters', async () => {
     const { scheduler, host, received } = await meterOnBus(resistive(1500)(0));
     host.send(requestFrame(FunctionCode.SNAPSHOT, 9)); // no window measured yet
@@ -75,6 +151,25 @@ describe('SimulatedMeter (firmware core in WebAssembly behind a simulated 12-bit
     expect(after.fv).toBeGreaterThan(before.fv);
   });
 });
+
+/** Every EVENT record in `frames`, opened with `key` (in order: the FVs must rise) and decoded. */
+function openedEvents(frames: readonly CanFrame[], key: Uint8Array): EventRecord[] {
+  const fn = FunctionCode.EVENT;
+  const reassembler = new Reassembler({ now: () => 0 });
+  const records: EventRecord[] = [];
+  let fv = 0;
+  for (const event of frames.flatMap((f) => reassembler.push(f))) {
+    if (event.kind !== 'message') continue;
+    const opened = open(key, event.id, event.body, fv);
+    if (!opened.ok) throw new Error(`record rejected: ${opened.reason} (${opened.detail})`);
+    fv = opened.fv;
+    if (event.id !== canId(fn, 9)) continue;
+    const decoded = decodeRecord(fn, opened.payload);
+    if (!decoded.ok || decoded.value.function !== fn) throw new Error('record unreadable');
+    records.push(decoded.value.event);
+  }
+  return records;
+}
 
 /** Reassembles and opens one SNAPSHOT from `frames` with the key the aggregator derives. */
 function verified(frames: readonly CanFrame[], uid: Uint8Array, lastFv: number): { fv: number; record: SnapshotRecord } {

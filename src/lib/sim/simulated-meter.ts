@@ -7,7 +7,17 @@ import { buildConfigPage } from '../meter/config-page';
 import { MeterCore } from './meter-core';
 import type { EventScheduler } from './scheduler';
 import type { BusNode, VirtualCanBus } from './virtual-bus';
-import { type Draw, EUROPEAN_SUPPLY, instantaneous, type LoadProfile, OFF, type Supply, type Waveform, waveformOf } from './waveforms';
+import {
+  type Draw,
+  EUROPEAN_SUPPLY,
+  instantaneous,
+  type LoadProfile,
+  OFF,
+  type Supply,
+  supplyDisturbed,
+  type Waveform,
+  waveformOf,
+} from './waveforms';
 import { seededRandom } from './random';
 
 /**
@@ -72,6 +82,12 @@ export interface SimulatedMeterOptions {
   readonly supply?: Supply;
   readonly frontEnd?: AdcFrontEnd;
   readonly sampleRate?: number;
+  /**
+   * The core analyses the harmonics of one 10-cycle window in this many (default 5: THD once a
+   * second, what a once-a-second poll shows, and a simulated day runs in minutes; 1 = every window,
+   * as the meter does).
+   */
+  readonly harmonicsEvery?: number;
   /** Samples per DMA half-buffer: the core runs once per block. */
   readonly blockSamples?: number;
   /** Time from the end of a received frame to the reply being queued (the CAN task's latency). */
@@ -101,6 +117,7 @@ export class SimulatedMeter {
   /** Scales the sum of two 16-bit uniforms minus its mean to the wanted standard deviation. */
   readonly #noiseScale: number;
   #responseDelayNs: number;
+  readonly #harmonicsEvery: number;
   #stopSampling: () => void;
   #cycle: { readonly draw: Draw; readonly v: Float64Array; readonly i: Float64Array } | undefined;
 
@@ -120,7 +137,8 @@ export class SimulatedMeter {
     this.uid = options.uid ?? simulatedUid(options.nodeId);
     this.configPage = buildConfigPage(options.siteKey, this.uid, options.nodeId);
     this.#nvStore = options.nvStore ?? memoryNvStore();
-    this.#core = new MeterCore(module, this.configPage, this.#nvStore.load(options.nodeId));
+    this.#harmonicsEvery = options.harmonicsEvery ?? 5;
+    this.#core = new MeterCore(module, this.configPage, this.#nvStore.load(options.nodeId), { harmonicsEvery: this.#harmonicsEvery });
     this.#persist();
     const blockSamples = options.blockSamples ?? 64;
     this.#block = new Uint16Array(2 * blockSamples);
@@ -140,7 +158,7 @@ export class SimulatedMeter {
   /** A power cut and restart: the core boots again from its configuration page and flash. */
   reboot(): void {
     this.#persist();
-    this.#core = new MeterCore(this.#module, this.configPage, this.#nvStore.load(this.nodeId));
+    this.#core = new MeterCore(this.#module, this.configPage, this.#nvStore.load(this.nodeId), { harmonicsEvery: this.#harmonicsEvery });
     this.#persist();
   }
 
@@ -170,7 +188,9 @@ export class SimulatedMeter {
     const t0 = this.#samplesDone / this.sampleRate;
     // One draw per block: loads change far more slowly than 10 ms.
     const draw = this.drawAt(t0);
-    const cycle = this.#cycleTable(draw);
+    // A dip or swell of the supply in this block is made sample by sample.
+    const steady = !supplyDisturbed(this.supply, t0, (this.#samplesDone + count) / this.sampleRate);
+    const cycle = steady ? this.#cycleTable(draw) : undefined;
     if (cycle) {
       const n = cycle.v.length;
       for (let k = 0, j = this.#samplesDone % n; k < count; k++, j = j + 1 === n ? 0 : j + 1) {
@@ -201,7 +221,7 @@ export class SimulatedMeter {
     const period = this.sampleRate / this.supply.frequency;
     if (!Number.isInteger(period) || period > 8192) return undefined;
     const fe = this.frontEnd;
-    const waveform = waveformOf(this.supply, draw);
+    const waveform = waveformOf({ ...this.supply, events: [] }, draw);
     const v = new Float64Array(period);
     const i = new Float64Array(period);
     for (let k = 0; k < period; k++) {

@@ -20,6 +20,11 @@ export interface Harmonic {
 
 export interface Waveform {
   readonly frequency: number;
+  /**
+   * The supply's r.m.s. relative to normal at time `t` (s): dips, swells and interruptions.
+   * Absent: always 1. The current is left as the load draws it.
+   */
+  readonly envelope?: (t: number) => number;
   /** RMS of the voltage fundamental, V. */
   readonly voltage: number;
   readonly voltageHarmonics: readonly Harmonic[];
@@ -38,7 +43,13 @@ export function instantaneous(w: Waveform, t: number): { v: number; i: number } 
   for (const h of w.voltageHarmonics) v += h.ratio * Math.sin(h.order * wt + h.phase);
   let i = Math.sin(wt - w.lag);
   for (const h of w.currentHarmonics) i += h.ratio * Math.sin(h.order * wt + h.phase);
-  return { v: SQRT2 * w.voltage * v, i: SQRT2 * w.current * i };
+  const envelope = w.envelope ? w.envelope(t) : 1;
+  return { v: SQRT2 * w.voltage * envelope * v, i: SQRT2 * w.current * i };
+}
+
+/** Total harmonic distortion in percent of the fundamental (harmonics up to the 40th count). */
+export function harmonicDistortion(harmonics: readonly Harmonic[]): number {
+  return 100 * Math.sqrt(harmonics.filter((h) => h.order >= 2 && h.order <= 40).reduce((sum, h) => sum + h.ratio * h.ratio, 0));
 }
 
 function rmsFactor(harmonics: readonly Harmonic[]): number {
@@ -64,20 +75,67 @@ export function activePower(w: Waveform): number {
   return p;
 }
 
+/**
+ * A dip (ratio < 1), swell (> 1) or interruption (0) of the supply: its r.m.s. is `ratio` times
+ * normal from `atSeconds` for `durationSeconds`, again every `everySeconds` if given.
+ */
+export interface VoltageEvent {
+  readonly atSeconds: number;
+  readonly durationSeconds: number;
+  readonly ratio: number;
+  readonly everySeconds?: number;
+}
+
 /** The voltage side of a waveform: the building's supply, shared by every meter on it. */
 export interface Supply {
   readonly frequency: number;
   readonly voltage: number;
   readonly harmonics: readonly Harmonic[];
+  readonly events?: readonly VoltageEvent[];
 }
 
-/** A typical European low-voltage supply: 230 V, 50 Hz, a little 3rd and 5th harmonic (THD ≈ 2 %). */
+/** The supply's r.m.s. relative to normal at `t` seconds (1 outside its events). */
+export function supplyEnvelope(supply: Supply, t: number): number {
+  for (const e of supply.events ?? []) {
+    const since = t - e.atSeconds;
+    if (since < 0) continue;
+    const into = e.everySeconds ? since % e.everySeconds : since;
+    if (into < e.durationSeconds) return e.ratio;
+  }
+  return 1;
+}
+
+/** Does any of the supply's events overlap [t0, t1) seconds? */
+export function supplyDisturbed(supply: Supply, t0: number, t1: number): boolean {
+  for (const e of supply.events ?? []) {
+    if (t1 <= e.atSeconds) continue;
+    const every = e.everySeconds;
+    const first = every ? Math.max(0, Math.floor((t0 - e.atSeconds) / every)) : 0;
+    // the occurrence that may contain t0 and the next one
+    for (let k = first; k <= first + 1; k++) {
+      const start = e.atSeconds + (every ? k * every : 0);
+      if (start < t1 && start + e.durationSeconds > t0) return true;
+      if (!every) break;
+    }
+  }
+  return false;
+}
+
+/**
+ * A typical European low-voltage supply: 230 V, 50 Hz, a little 3rd and 5th harmonic (THD 1.8 %),
+ * and the disturbances a meter sees now and then: a dip to 62 % for 7 cycles 75 s in and every
+ * 15 minutes after, a swell to 113 % for 4 cycles at 6 minutes and every 30 minutes after.
+ */
 export const EUROPEAN_SUPPLY: Supply = {
   frequency: 50,
   voltage: 230,
   harmonics: [
     { order: 3, ratio: 0.01, phase: 0.3 },
     { order: 5, ratio: 0.015, phase: 2.1 },
+  ],
+  events: [
+    { atSeconds: 75.013, durationSeconds: 0.14, ratio: 0.62, everySeconds: 15 * 60 },
+    { atSeconds: 360.007, durationSeconds: 0.08, ratio: 1.13, everySeconds: 30 * 60 },
   ],
 };
 
@@ -96,7 +154,9 @@ export function waveformOf(supply: Supply, draw: Draw): Waveform {
   const apparent = Math.abs(draw.power) / draw.powerFactor;
   const current = apparent / supply.voltage;
   const displacement = Math.acos(Math.min(1, Math.max(0, draw.powerFactor)));
+  const events = supply.events ?? [];
   return {
+    ...(events.length > 0 ? { envelope: (t: number) => supplyEnvelope(supply, t) } : {}),
     frequency: supply.frequency,
     voltage: supply.voltage,
     voltageHarmonics: supply.harmonics,
