@@ -7,6 +7,7 @@
  */
 import { SLOT_MS, slotStart } from '../tariff/slot';
 import { type DeferrableLoad, type LoadPlan, type Plan, plan, type PlanInputs, type SolverOptions, type StartedProgramme } from './planner';
+import type { PlanWhy } from './guard';
 import { profileDurationMs } from './profile';
 
 export interface RelayIntent {
@@ -16,6 +17,8 @@ export interface RelayIntent {
   readonly reason: string;
   /** Power the load will draw when on, W: the guard's room check. */
   readonly expectedW: number;
+  /** The same reason as data, for the screens. */
+  readonly why: PlanWhy;
 }
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
@@ -33,7 +36,7 @@ export function planIntents(p: Plan, loads: readonly DeferrableLoad[], now: numb
     if (!load) continue;
     const expectedW = peakOf(load);
     if (finished.has(load.id)) {
-      if (load.interruptible) intents.push({ loadId: load.id, on: false, reason: `${load.name ?? load.id} done`, expectedW });
+      if (load.interruptible) intents.push({ loadId: load.id, on: false, reason: `${load.name ?? load.id} done`, expectedW, why: { kind: 'done' } });
       continue;
     }
     intents.push(intentFor(lp, load, now, expectedW));
@@ -44,16 +47,18 @@ export function planIntents(p: Plan, loads: readonly DeferrableLoad[], now: numb
 function intentFor(lp: LoadPlan, load: DeferrableLoad, now: number, expectedW: number): RelayIntent {
   const name = load.name ?? load.id;
   const first = lp.runs[0];
-  if (lp.status === 'unplaced' || !first) return { loadId: load.id, on: false, reason: `${name} waits: ${lp.reason ?? 'not planned'}`, expectedW };
+  if (lp.status === 'unplaced' || !first) return { loadId: load.id, on: false, reason: `${name} waits: ${lp.reason ?? 'not planned'}`, expectedW, why: { kind: 'unplaced', note: lp.reason ?? 'not planned' } };
   if (!load.interruptible) {
     // An uninterruptible programme is switched on once and left on: the appliance ends it.
-    if (lp.status === 'running' || now >= first.start) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(first.start)}–${hhmm(first.end)}`, expectedW };
-    return { loadId: load.id, on: false, reason: `${name} waits for ${hhmm(first.start)}`, expectedW };
+    if (lp.status === 'running' || now >= first.start) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(first.start)}–${hhmm(first.end)}`, expectedW, why: { kind: 'run', from: first.start, to: first.end } };
+    return { loadId: load.id, on: false, reason: `${name} waits for ${hhmm(first.start)}`, expectedW, why: { kind: 'wait', from: first.start, to: first.end } };
   }
   const run = lp.runs.find((r) => now >= r.start && now < r.end);
-  if (run) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(run.start)}–${hhmm(run.end)}`, expectedW };
+  if (run) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(run.start)}–${hhmm(run.end)}`, expectedW, why: { kind: 'run', from: run.start, to: run.end } };
   const next = lp.runs.find((r) => r.start > now);
-  return { loadId: load.id, on: false, reason: next ? `${name} pauses until ${hhmm(next.start)}` : `${name} past its planned runs`, expectedW };
+  return next
+    ? { loadId: load.id, on: false, reason: `${name} pauses until ${hhmm(next.start)}`, expectedW, why: { kind: 'pause', from: next.start, to: next.end } }
+    : { loadId: load.id, on: false, reason: `${name} past its planned runs`, expectedW, why: { kind: 'past' } };
 }
 
 export interface LoadReading {
