@@ -220,7 +220,8 @@ export class ContractGuard {
   #shedAboveW: number;
   #restoreBelowW: number;
   readonly #settings: GuardSettings;
-  readonly #s: Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>;
+  #s: Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>;
+  #shedding = true;
   readonly #loads = new Map<string, LoadState>();
   readonly #log: GuardLogEntry[] = [];
   #stress: number[];
@@ -301,6 +302,37 @@ export class ContractGuard {
     this.#note('limit', at, `limit now ${fmtW(connection.contractW)} contracted, ${fmtW(free)} free`, undefined, { contractW: connection.contractW, freeW: free });
   }
 
+  /**
+   * Shedding off: the guard watches, logs overloads and still starts planned loads only when
+   * there is room, but switches nothing off to stay under the limit.
+   */
+  setShedding(enabled: boolean): void {
+    this.#shedding = enabled;
+  }
+
+  get shedding(): boolean {
+    return this.#shedding;
+  }
+
+  /** New timings from now on (the user changed them); what the guard knows of the loads stays. */
+  setTiming(timing: Partial<Pick<GuardSettings, 'confirmS' | 'stepS' | 'restoreAfterS' | 'maxBackoffS' | 'oscillationS' | 'ackTimeoutS' | 'unresponsiveS' | 'emergencyMarginS' | 'minShedW' | 'cycleEndS'>>): void {
+    const next = { ...this.#s };
+    for (const [key, value] of Object.entries(timing) as [keyof typeof next, number | undefined][]) {
+      if (value === undefined) continue;
+      if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`${key} must be a finite number ≥ 0, got ${value}`);
+      next[key] = value;
+    }
+    this.#s = next;
+  }
+
+  get timing(): Readonly<Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>> {
+    return this.#s;
+  }
+
+  get connection(): GridConnection {
+    return this.#connection;
+  }
+
   removeLoad(id: string): void {
     this.#loads.delete(id);
   }
@@ -326,9 +358,25 @@ export class ContractGuard {
    * as an override, and the guard waits for the meter to confirm like for its own switches.
    */
   manual(loadId: string, on: boolean, until: number, at: number): void {
-    const load = this.#require(loadId);
     this.override(loadId, on, until, at, 'user');
-    const action: GuardAction = { at, loadId, on, reason: 'override', detail: `${this.#name(load)} switched ${on ? 'on' : 'off'} by hand, kept so until ${new Date(until).toISOString()}`, facts: { on, until, by: 'user', loadW: load.powerW } };
+    this.sending(loadId, on, at);
+  }
+
+  /**
+   * A command forced by the user goes out to the meter now (after those before it to the same
+   * meter were answered): the guard waits for its effect and logs it.
+   */
+  sending(loadId: string, on: boolean, at: number): void {
+    const load = this.#require(loadId);
+    const until = load.override?.until;
+    const action: GuardAction = {
+      at,
+      loadId,
+      on,
+      reason: 'override',
+      detail: `${this.#name(load)} switched ${on ? 'on' : 'off'} by hand${until !== undefined ? `, kept so until ${new Date(until).toISOString()}` : ''}`,
+      facts: { on, by: 'user', loadW: load.powerW, ...(until !== undefined ? { until } : {}) },
+    };
     this.#push({ kind: 'action', ...action });
     load.pending = { on, at, powerBeforeW: load.powerW, expectedW: on ? this.#expectedW(load) : 0 };
     this.#lastActionAt = Math.max(this.#lastActionAt, at);
@@ -485,14 +533,15 @@ export class ContractGuard {
       const tau = timeToTripS(this.#connection, this.#stress, siteW);
       const emergency = needed.length > 0 && tau <= needed.length * this.#s.stepS + this.#s.emergencyMarginS;
       const due = (at - this.#overSince) / 1000 >= this.#s.confirmS || emergency;
-      if (due && candidates.length === 0 && !this.#anyPendingOff() && !this.#cannotShedLogged) {
+      if (this.#shedding && due && candidates.length === 0 && !this.#anyPendingOff() && !this.#cannotShedLogged) {
         this.#cannotShedLogged = true;
         const locked = this.#locks(at);
         this.#note('cannot-shed', at, `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)} and no load may be switched off: ${this.#whyLocked(locked)}`, undefined, { siteW, effectiveW, thresholdW: this.#shedAboveW, locked });
       }
-      if (due && emergency) {
+      // With shedding off the guard only watches: the overload is logged above, nothing is switched off.
+      if (this.#shedding && due && emergency) {
         for (const load of needed) emit(load, false, 'emergency-shed', `import ${fmtW(siteW)} would trip the meter in ${fmtS(tau)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) off now with ${needed.length - 1} other(s)`, { siteW, effectiveW, thresholdW: this.#shedAboveW, loadW: load.powerW, tripS: tau, others: needed.length - 1 });
-      } else if (due && needed[0] && (at - this.#lastShedAt) / 1000 >= this.#s.stepS && !this.#anyPendingOff()) {
+      } else if (this.#shedding && due && needed[0] && (at - this.#lastShedAt) / 1000 >= this.#s.stepS && !this.#anyPendingOff()) {
         const load = needed[0];
         emit(load, false, 'shed', `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) is the lowest priority that may go`, { siteW, effectiveW, thresholdW: this.#shedAboveW, loadW: load.powerW, tripS: tau });
       }
