@@ -30,6 +30,10 @@ export interface FakeSerialHandle {
   readonly requests: number;
   unplug(): void;
   replug(): void;
+  /** What a meter's load draws from now on (the kettle is switched on), when its relay is closed. */
+  setDraw(nodeId: number, draw: Draw): void;
+  /** The simulated meter's own relay: the truth the app's commands must reach. */
+  relayOn(nodeId: number): boolean | undefined;
 }
 
 declare global {
@@ -97,6 +101,8 @@ function install(config: FakeSerialConfig): void {
     },
     unplug: () => bus?.port.unplug(),
     replug: () => bus?.port.replug(),
+    setDraw: (nodeId, draw) => bus?.meter(nodeId)?.setLoad(constant(draw)),
+    relayOn: (nodeId) => bus?.meter(nodeId)?.core.relayOn,
   };
 }
 

@@ -18,6 +18,7 @@ import type { AckRecord } from '../lib/meter/records';
 import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
+import { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
@@ -63,6 +64,8 @@ export class BusSession {
   cycle = $state.raw<CycleTiming | undefined>(undefined);
   history = $state.raw<HistoryState | undefined>(undefined);
   settings = $state.raw<SiteSettingsState | undefined>(undefined);
+  /** The contracted-power guard and the planned runs (src/state/energy.svelte.ts). */
+  energy = $state.raw<EnergyState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -186,6 +189,8 @@ export class BusSession {
     this.#userClosed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.energy?.stop();
+    this.energy = undefined;
     const aggregator = this.#aggregator;
     this.#aggregator = undefined;
     await aggregator?.stop();
@@ -301,7 +306,8 @@ export class BusSession {
     this.#db = db;
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
-    this.settings = await SiteSettingsState.load(historian);
+    const settings = await SiteSettingsState.load(historian);
+    this.settings = settings;
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -343,6 +349,10 @@ export class BusSession {
     this.#every(FLUSH_MS, () => void historian.flush());
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
+    const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs });
+    if (this.#aggregator !== aggregator) return; // disconnected meanwhile
+    this.energy = energy;
+    energy.start();
   }
 
   #every(ms: number, fn: () => void): void {

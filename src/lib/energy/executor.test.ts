@@ -62,6 +62,9 @@ describe('plan execution', () => {
     expect(reasons[0]).toBe('first plan');
     expect(reasons).toContain('the prices changed');
     expect(reasons).toContain('a new slot began');
+    // a programme that starts becomes a fixed run of the plan, and leaves it when done
+    expect(reasons).toContain('a programme started');
+    expect(reasons).toContain('a programme ended');
     // the cheap slots that arrived at 00:30 took the washer, and the later price jump did not move or stop it
     expect(washerStart).toBe(6 * 15);
     expect(washerOffAfterStart).toBe(false);

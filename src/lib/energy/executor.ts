@@ -27,19 +27,18 @@ function peakOf(load: DeferrableLoad): number {
   return Math.max(0, ...load.profile.map((s) => s.watts));
 }
 
-/** What the plan wants of each load's relay at `now`. */
+/** What the plan wants of each load's relay at `now`; a finished interruptible load is switched off. */
 export function planIntents(p: Plan, loads: readonly DeferrableLoad[], now: number, finished: ReadonlySet<string> = new Set()): RelayIntent[] {
-  const byId = new Map(loads.map((l) => [l.id, l]));
+  const byId = new Map(p.loads.map((l) => [l.loadId, l]));
   const intents: RelayIntent[] = [];
-  for (const lp of p.loads) {
-    const load = byId.get(lp.loadId);
-    if (!load) continue;
+  for (const load of loads) {
     const expectedW = peakOf(load);
     if (finished.has(load.id)) {
       if (load.interruptible) intents.push({ loadId: load.id, on: false, reason: `${load.name ?? load.id} done`, expectedW, why: { kind: 'done' } });
       continue;
     }
-    intents.push(intentFor(lp, load, now, expectedW));
+    const lp = byId.get(load.id);
+    if (lp) intents.push(intentFor(lp, load, now, expectedW));
   }
   return intents;
 }
@@ -95,6 +94,8 @@ export class PlanRunner {
   #loadsChanged = true;
   #plan: Plan | undefined;
   #inputs: PlanInputs | undefined;
+  /** The programmes the current plan knew as started. */
+  #startedKey = '';
   readonly #progress = new Map<string, Progress>();
   readonly #options: RunnerOptions;
 
@@ -134,12 +135,18 @@ export class PlanRunner {
     this.#track(now, readings);
     const finished = new Set([...this.#progress].filter(([, p]) => p.finished).map(([id]) => id));
     const active = this.#loads.filter((l) => !finished.has(l.id));
-    const because = this.#replanReason(now, inputs);
+    const started = this.started(now, readings);
+    const startedKey = started.map((s) => s.loadId).join(',');
+    // A programme that starts becomes a fixed run of the plan (it is never moved again); one that ends leaves it.
+    const before = new Set(this.#startedKey.split(',').filter(Boolean));
+    const progressed = startedKey === this.#startedKey ? undefined : started.some((s) => !before.has(s.loadId)) ? 'a programme started' : 'a programme ended';
+    const because = this.#replanReason(now, inputs) ?? progressed;
     if (because !== undefined) {
       const hint = this.#plan ? new Map(this.#plan.loads.filter((l) => l.status === 'planned').map((l) => [l.loadId, l.slots.map((t) => (this.#plan?.start ?? 0) + t * SLOT_MS)])) : undefined;
-      this.#plan = plan({ inputs, loads: active, started: this.started(now, readings), now, options: { ...this.#options.solver, ...(hint ? { hint } : {}) } });
+      this.#plan = plan({ inputs, loads: active, started, now, options: { ...this.#options.solver, ...(hint ? { hint } : {}) } });
       this.#inputs = inputs;
       this.#loadsChanged = false;
+      this.#startedKey = startedKey;
     }
     const current = this.#plan;
     if (!current) throw new Error('no plan');
