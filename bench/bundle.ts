@@ -14,5 +14,5 @@ export function benchBundle(figures: Figures): void {
     raw += bytes.length;
     gzip += gzipSync(bytes, { level: 9 }).length;
   }
-  figures.add('app', 'initial_js_gzip_kb', gzip / 1024, 'KiB', '< 60', `${scripts.length} file(s), ${(raw / 1024).toFixed(1)} KiB raw`);
+  figures.add('app', 'initial_js_gzip_kb', gzip / 1024, 'KiB', '< 75', `${scripts.length} file(s), ${(raw / 1024).toFixed(1)} KiB raw: Svelte, the Now screen, the aggregator, the protocol with its HMAC, the history store and the historian; the other screens, Chart.js, the demo bus and exports load on demand`);
 }

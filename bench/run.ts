@@ -5,6 +5,7 @@ import { benchAppPoll, benchBus } from './bus';
 import { benchBundle } from './bundle';
 import { benchFirmware } from './firmware';
 import { benchAppCycle, benchStore } from './history';
+import { benchDashboard } from './dashboard';
 import { benchPlanner } from './planner';
 import { benchTariff } from './tariff';
 
@@ -15,6 +16,7 @@ await benchAppPoll(figures);
 await benchAppCycle(figures);
 await benchStore(figures);
 benchBundle(figures);
+await benchDashboard(figures);
 benchFirmware(figures);
 benchTariff(figures);
 await benchPlanner(figures);

@@ -13,7 +13,7 @@ async function offline(page: Page): Promise<void> {
 }
 
 /** The simulated meter's own relay. */
-const relayOn = (page: Page, node: number) => page.evaluate((n) => window.__fakeSerial?.relayOn(n), node);
+const relayOn = (page: Page, node: number) => page.evaluate((n) => window.__fakeSerial?.relayOf(n), node);
 
 async function nameMeter(page: Page, node: number, name: string, priority: number, interruptible = true) {
   const form = page.getByRole('form', { name: new RegExp(`^Meter ${node}:`) });

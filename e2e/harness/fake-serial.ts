@@ -30,10 +30,10 @@ export interface FakeSerialHandle {
   readonly requests: number;
   unplug(): void;
   replug(): void;
+  /** The relay of the simulated meter on `node` (undefined: no such meter). */
+  relayOf(node: number): boolean | undefined;
   /** What a meter's load draws from now on (the kettle is switched on), when its relay is closed. */
   setDraw(nodeId: number, draw: Draw): void;
-  /** The simulated meter's own relay: the truth the app's commands must reach. */
-  relayOn(nodeId: number): boolean | undefined;
 }
 
 declare global {
@@ -101,8 +101,8 @@ function install(config: FakeSerialConfig): void {
     },
     unplug: () => bus?.port.unplug(),
     replug: () => bus?.port.replug(),
+    relayOf: (node) => bus?.meter(node)?.core.relayOn,
     setDraw: (nodeId, draw) => bus?.meter(nodeId)?.setLoad(constant(draw)),
-    relayOn: (nodeId) => bus?.meter(nodeId)?.core.relayOn,
   };
 }
 

@@ -6,6 +6,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import {
   type KeyValueStorage,
   localStorageCounterStore,
+  coalescingLastFvStore,
   localStorageLastFvStore,
   memoryCounterStore,
   memoryLastFvStore,
@@ -31,7 +32,8 @@ export async function persistentSite(siteKey: Uint8Array, storage: KeyValueStora
   return {
     siteKey,
     counter: await SenderCounter.open(localStorageCounterStore(counterItem(siteKey), storage)),
-    freshness: await ReceiverFreshness.open(localStorageLastFvStore(meterFvItem(siteKey), storage)),
+    // Meters' FVs are written once a second, not per record (see coalescingLastFvStore).
+    freshness: await ReceiverFreshness.open(coalescingLastFvStore(localStorageLastFvStore(meterFvItem(siteKey), storage), 1000)),
   };
 }
 

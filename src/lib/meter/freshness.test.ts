@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  coalescingLastFvStore,
   CorruptStoreError,
   CounterExhaustedError,
   type CounterStore,
@@ -156,5 +157,29 @@ describe('ReceiverFreshness', () => {
     await expect(ReceiverFreshness.open(localStorageLastFvStore('fv.in', storage))).rejects.toBeInstanceOf(CorruptStoreError);
     storage.setItem('fv.in', '{');
     await expect(ReceiverFreshness.open(localStorageLastFvStore('fv.in', storage))).rejects.toBeInstanceOf(CorruptStoreError);
+  });
+});
+
+describe('coalescingLastFvStore', () => {
+  it('writes each sender’s newest FV once per period, and loses none', async () => {
+    const inner = memoryLastFvStore();
+    const fire: (() => void)[] = [];
+    const store = coalescingLastFvStore(inner, 1000, { set: (fn) => fire.push(fn) });
+    const first = store.save('a', 5);
+    void store.save('b', 9);
+    const third = store.save('a', 7);
+    expect(fire).toHaveLength(1);
+    expect(inner.values.size).toBe(0);
+    fire[0]?.();
+    await Promise.all([first, third]);
+    expect([...inner.values]).toEqual([
+      ['a', 7],
+      ['b', 9],
+    ]);
+    const later = store.save('a', 8);
+    expect(fire).toHaveLength(2);
+    fire[1]?.();
+    await later;
+    expect(inner.values.get('a')).toBe(8);
   });
 });

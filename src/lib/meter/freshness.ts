@@ -244,3 +244,30 @@ export function localStorageLastFvStore(key: string, storage: KeyValueStorage = 
     },
   };
 }
+
+/**
+ * Writes the last FV of each sender at most once per `delayMs`, all senders in one write. The app
+ * accepts dozens of records a second; writing Web Storage (synchronous, on the main thread) for
+ * each one costs the screen its smoothness. The price: after a crash, records from the last
+ * `delayMs` before it could be replayed once; they are authentic readings at most that old, and
+ * they can change nothing (commands are the meters' side, which persists every FV).
+ */
+export function coalescingLastFvStore(inner: LastFvStore, delayMs: number, timers: { set: (fn: () => void, ms: number) => unknown } = { set: (fn, ms) => setTimeout(fn, ms) }): LastFvStore {
+  const pending = new Map<string, number>();
+  let written: Promise<void> | undefined;
+  return {
+    load: () => inner.load(),
+    save: (sender, fv) => {
+      pending.set(sender, Math.max(fv, pending.get(sender) ?? 0));
+      written ??= new Promise<void>((resolve, reject) => {
+        timers.set(() => {
+          const batch = [...pending];
+          pending.clear();
+          written = undefined;
+          batch.reduce((p, [s, v]) => p.then(() => inner.save(s, v)), Promise.resolve()).then(resolve, reject);
+        }, delayMs);
+      });
+      return written;
+    },
+  };
+}

@@ -19,14 +19,45 @@ import {
 } from 'chart.js';
 import 'chartjs-adapter-date-fns';
 import zoomPlugin from 'chartjs-plugin-zoom';
+import { enGB } from 'date-fns/locale/en-GB';
+import { it } from 'date-fns/locale/it';
 
 Chart.register(LineController, LineElement, PointElement, BarController, BarElement, ScatterController, LinearScale, TimeScale, Tooltip, Legend, Filler, Decimation, zoomPlugin);
 
 export { Chart };
 
-/** The theme's colours, read from the CSS variables so charts follow light and dark. */
-export function themeColors(): { text: string; muted: string; grid: string; import: string; export: string; accent: string; warn: string; danger: string } {
-  const css = getComputedStyle(document.documentElement);
-  const v = (name: string) => css.getPropertyValue(name).trim();
-  return { text: v('--text'), muted: v('--muted'), grid: v('--border'), import: v('--import'), export: v('--export'), accent: v('--accent'), warn: v('--warn'), danger: v('--danger') };
+/** date-fns's locale for the time axis: 24-hour clocks and day names in the app's language. */
+export function dateLocale(locale: string): typeof enGB {
+  return locale === 'it' ? it : enGB;
+}
+
+export type ThemeColor = 'text' | 'muted' | 'grid' | 'import' | 'export' | 'accent' | 'warn' | 'danger';
+const VARIABLES: Readonly<Record<ThemeColor, string>> = { text: '--text', muted: '--muted', grid: '--border', import: '--import', export: '--export', accent: '--accent', warn: '--warn', danger: '--danger' };
+
+/**
+ * The theme's colours as the browser resolves them (the palette uses light-dark(), which only a
+ * rendered property resolves), so charts follow light and dark.
+ */
+export function themeColors(): Record<ThemeColor, string> {
+  const probe = document.createElement('span');
+  probe.style.display = 'none';
+  document.body.append(probe);
+  try {
+    const out = {} as Record<ThemeColor, string>;
+    for (const [name, variable] of Object.entries(VARIABLES) as [ThemeColor, string][]) {
+      probe.style.color = `var(${variable})`;
+      out[name] = getComputedStyle(probe).color;
+    }
+    return out;
+  } finally {
+    probe.remove();
+  }
+}
+
+/** `rgb(r, g, b)` with an opacity. */
+export function withAlpha(color: string, alpha: number): string {
+  const m = /rgba?\(([^)]+)\)/.exec(color);
+  if (!m?.[1]) return color;
+  const [r, g, b] = m[1].split(/[\s,/]+/).filter(Boolean);
+  return `rgba(${r}, ${g}, ${b}, ${alpha})`;
 }
