@@ -6,6 +6,7 @@ import { benchBundle } from './bundle';
 import { benchFirmware } from './firmware';
 import { benchAppCycle, benchStore } from './history';
 import { benchDashboard } from './dashboard';
+import { benchEnergyManager } from './energy-manager';
 import { benchPlanner } from './planner';
 import { benchTariff } from './tariff';
 
@@ -20,5 +21,6 @@ await benchDashboard(figures);
 benchFirmware(figures);
 benchTariff(figures);
 await benchPlanner(figures);
+await benchEnergyManager(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

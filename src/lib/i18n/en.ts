@@ -198,7 +198,7 @@ export const en = {
   'energy.planInfeasible': 'The plan exceeds the contracted power in some slot.',
   'energy.timeline': 'Timeline of the planned runs',
   'energy.timelineLabel': 'Planned runs from {from} to {to}, with the price of each quarter hour',
-  'energy.priceStrip': 'Price',
+  'energy.priceStrip': 'Price (darker is dearer), solar forecast in green',
   'energy.now': 'now',
   'energy.run.meter': '{load}: {programme}',
   'energy.run.window': 'Between {from} and {to}',

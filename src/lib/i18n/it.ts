@@ -200,7 +200,7 @@ export const it = {
   'energy.planInfeasible': 'Il piano supera la potenza impegnata in qualche quarto d’ora.',
   'energy.timeline': 'Cronologia delle accensioni programmate',
   'energy.timelineLabel': 'Accensioni programmate dalle {from} alle {to}, con il prezzo di ogni quarto d’ora',
-  'energy.priceStrip': 'Prezzo',
+  'energy.priceStrip': 'Prezzo (più scuro, più caro), previsione solare in verde',
   'energy.now': 'adesso',
   'energy.run.meter': '{load}: {programme}',
   'energy.run.window': 'Tra le {from} e le {to}',
