@@ -15,7 +15,7 @@ import type { GridConnection } from '../lib/energy/trip-curve';
 import { buildPlanInputs, tariffPrices } from '../lib/energy/inputs';
 import { type CommandProblem, EnergyManager, isSwitchableLoad, type LiveMeter, type RelaySwitch, type SiteMeter, type SwitchAnswer } from '../lib/energy/manager';
 import type { LoadPlan, Plan, PlanInputs, PlannedRun } from '../lib/energy/planner';
-import { MAX_WINDOW_MS, type ProgrammeForm, ProgrammeError, type ProgrammeRequest, programmeRequest } from '../lib/energy/programmes';
+import { MAX_WINDOW_MS, type ProgrammeForm, type ProgrammeRequest, programmeRequest } from '../lib/energy/programmes';
 import { meterHistory, solarSiteOf } from '../lib/energy/site-inputs';
 import { ForecastCache } from '../lib/energy/solar/cache';
 import type { FetchLike } from '../lib/energy/solar/fetch';
@@ -49,6 +49,14 @@ export interface EnergyLink {
   readonly prices?: (from: number, to: number) => Promise<TariffSlot[]>;
   readonly fetch?: FetchLike;
   readonly now?: () => number;
+}
+
+/** Why a run cannot be planned on this load (the form says it in the screen's language). */
+export class RunRefused extends Error {
+  override readonly name = 'RunRefused';
+  constructor(readonly reason: 'not-load' | 'unmanaged' | 'busy') {
+    super(reason === 'not-load' ? 'only loads run planned programmes' : reason === 'unmanaged' ? 'the energy manager may not switch this load' : 'this load already has a planned run');
+  }
 }
 
 export type ProgrammeStatus = 'pending' | 'planned' | 'running' | 'unplaced' | 'done' | 'missed';
@@ -239,12 +247,12 @@ export class EnergyState {
     return this.#persistOverrides();
   }
 
-  /** Plans a run; throws ProgrammeError (or Error) saying what is wrong, and then nothing is saved. */
+  /** Plans a run; throws ProgrammeError or RunRefused saying what is wrong, and then nothing is saved. */
   async addProgramme(form: Omit<ProgrammeForm, 'meterInterruptible'>): Promise<ProgrammeRequest> {
     const meter = this.#link.registry().find((m) => m.uid === form.uid);
-    if (!meter || !isSwitchableLoad(meter)) throw new ProgrammeError('unknown-programme', 'choose a load');
-    if (!this.loadPrefs(meter.uid).managed) throw new Error('unmanaged');
-    if (this.config.programmes.some((p) => p.uid === meter.uid && !p.ended)) throw new Error('busy');
+    if (!meter || !isSwitchableLoad(meter)) throw new RunRefused('not-load');
+    if (!this.loadPrefs(meter.uid).managed) throw new RunRefused('unmanaged');
+    if (this.config.programmes.some((p) => p.uid === meter.uid && !p.ended)) throw new RunRefused('busy');
     const now = this.#now();
     const request = programmeRequest({ ...form, meterInterruptible: meter.interruptible }, now, `run-${now.toString(36)}-${Math.floor(Math.random() * 1e6).toString(36)}`);
     // Runs that ended more than a day ago are dropped as new ones come.

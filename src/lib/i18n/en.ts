@@ -237,6 +237,7 @@ export const en = {
   'energy.add.noMeters': 'No load meter may be switched: allow one on its page first.',
   'energy.add.unmanaged': 'The energy manager may not switch this load: allow it on its page first.',
   'energy.add.busy': 'This load already has a planned run: remove it first.',
+  'energy.add.notLoad': 'Only loads run planned programmes.',
   'energy.add.error.unknown-programme': 'Choose a programme.',
   'energy.add.error.bad-power': 'Give a power from 1 W to 50 kW.',
   'energy.add.error.bad-duration': 'Give a length from 1 minute to 24 hours.',

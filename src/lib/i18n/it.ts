@@ -239,6 +239,7 @@ export const it = {
   'energy.add.noMeters': 'Nessun carico può essere comandato: consentilo prima dalla sua pagina.',
   'energy.add.unmanaged': "La gestione dell'energia non può comandare questo carico: consentilo prima dalla sua pagina.",
   'energy.add.busy': "Questo carico ha già un'accensione programmata: eliminala prima.",
+  'energy.add.notLoad': 'Solo i carichi eseguono accensioni programmate.',
   'energy.add.error.unknown-programme': 'Scegli un programma.',
   'energy.add.error.bad-power': 'Indica una potenza da 1 W a 50 kW.',
   'energy.add.error.bad-duration': 'Indica una durata da 1 minuto a 24 ore.',
