@@ -18,7 +18,7 @@ import type { AckRecord } from '../lib/meter/records';
 import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
-import { EnergyState } from './energy.svelte';
+import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
@@ -349,6 +349,8 @@ export class BusSession {
     this.#every(FLUSH_MS, () => void historian.flush());
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
+    // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
+    const { EnergyState } = await import('./energy.svelte');
     const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs });
     if (this.#aggregator !== aggregator) return; // disconnected meanwhile
     this.energy = energy;
