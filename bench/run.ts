@@ -19,7 +19,7 @@ await benchStore(figures);
 benchBundle(figures);
 await benchDashboard(figures);
 benchFirmware(figures);
-benchTariff(figures);
+await benchTariff(figures);
 await benchPlanner(figures);
 await benchEnergyManager(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));

@@ -16,6 +16,7 @@ const missing = [];
 if (!existsSync(chromium)) missing.push(`Chromium (${chromium}; Debian package chromium, or set CHROMIUM_PATH)`);
 if (spawnSync('arm-none-eabi-gcc', ['--version']).status !== 0) missing.push('arm-none-eabi-gcc (Debian packages gcc-arm-none-eabi libnewlib-arm-none-eabi)');
 if (spawnSync('make', ['--version']).status !== 0 || spawnSync('gcc', ['--version']).status !== 0) missing.push('make and gcc');
+if (spawnSync('mosquitto', ['-h']).status === null) missing.push('mosquitto (Debian package mosquitto: the MQTT broker of the remote-view tests)');
 if (missing.length > 0) {
   console.error(`Missing system packages:\n  - ${missing.join('\n  - ')}\nOn Debian or Ubuntu, 'sudo bash .ci/run' installs them and runs the tests.`);
   process.exit(2);

@@ -27,10 +27,8 @@ import { translate } from '../lib/i18n/translate';
 import type { SiteSettings } from '../lib/settings/site-settings';
 import { readSlotEnergy } from '../lib/store/queries';
 import type { MeterInfo } from '../lib/store/schema';
-import { SINGLE_BAND } from '../lib/tariff/bands';
 import { type TariffSlot, tariffSlots } from '../lib/tariff/price-service';
 import { SLOT_MS, slotStart } from '../lib/tariff/slot';
-import type { Tariff } from '../lib/tariff/tariff';
 import type { SiteSettingsState } from './site-settings.svelte';
 
 /** What the energy manager needs of the bus session. */
@@ -73,6 +71,9 @@ export interface InputsInfo {
   readonly at: number;
   readonly tariff: string;
   readonly currency: string;
+  /** Slots of the horizon priced at the tariff's fallback (no market price known yet), of `slots`. */
+  readonly fallbackSlots: number;
+  readonly slots: number;
   readonly solar: { readonly state: 'none' } | { readonly state: 'fresh' | 'cached'; readonly fetchedAt: number; readonly wh: number; readonly error?: string } | { readonly state: 'error'; readonly error: string };
   /** Slots of the base load by where their figure came from. */
   readonly base: Readonly<Record<BaseLoadPrediction['source'][number], number>>;
@@ -85,28 +86,6 @@ const INPUTS_EVERY_MS = 5 * 60_000;
 /** Four weeks of history predict the base load. */
 const HISTORY_MS = 28 * 86_400_000;
 const PROBLEMS_KEPT = 10;
-
-/** The site's tariff. Until the settings hold a tariff, the flat price of the settings, all in. */
-export function siteTariff(settings: SiteSettings): Tariff {
-  return {
-    version: 1,
-    name: 'flat',
-    currency: settings.currency,
-    timeZone: localTimeZone(),
-    bands: SINGLE_BAND,
-    energy: { kind: 'fixed', perKwh: settings.flatPricePerKwh },
-    gridFees: { kind: 'fixed', perKwh: 0 },
-    excisePerKwh: 0,
-    vatPercent: 0,
-    fixedPerMonth: 0,
-    feedIn: { kind: 'none' },
-    billing: { periodMonths: 1, firstMonth: 1 },
-  };
-}
-
-function localTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-}
 
 /** English wording, for the history log. */
 function englishWording(names: (uid: string) => string, priority: (uid: string) => string): Wording {
@@ -197,7 +176,7 @@ export class EnergyState {
   }
 
   get currency(): string {
-    return siteTariff(this.#link.settings.value).currency;
+    return this.#link.settings.value.tariff.currency;
   }
 
   nameOf(uid: string): string {
@@ -382,7 +361,7 @@ export class EnergyState {
     const until = Math.min(start + MAX_WINDOW_MS + SLOT_MS, Math.max(start + SLOT_MS, Math.ceil(lastEnd / SLOT_MS) * SLOT_MS));
     const count = Math.round((until - start) / SLOT_MS);
     try {
-      const tariff = siteTariff(settings);
+      const tariff = settings.tariff;
       const slots = this.#link.prices ? await this.#link.prices(start, until) : tariffSlots(tariff, [], start, until);
       const { prices, feedIn } = tariffPrices(slots);
       const solar = await this.#solarForecast(now, settings);
@@ -397,6 +376,8 @@ export class EnergyState {
         at: now,
         tariff: tariff.name,
         currency: tariff.currency,
+        fallbackSlots: slots.filter((x) => x.rates.energySource === 'fallback' || x.rates.feedInSource === 'fallback').length,
+        slots: slots.length,
         solar: solar.forecast
           ? { state: solar.forecast.fresh ? 'fresh' : 'cached', fetchedAt: solar.forecast.fetchedAt, wh: solarWh, ...(solar.forecast.error ? { error: solar.forecast.error } : {}) }
           : solar.error

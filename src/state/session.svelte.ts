@@ -20,6 +20,7 @@ import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHist
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
+import { PricesState } from './prices.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'serial';
@@ -64,6 +65,8 @@ export class BusSession {
   cycle = $state.raw<CycleTiming | undefined>(undefined);
   history = $state.raw<HistoryState | undefined>(undefined);
   settings = $state.raw<SiteSettingsState | undefined>(undefined);
+  /** The price service of the attached site, its status and today's costs. */
+  prices = $state.raw<PricesState | undefined>(undefined);
   /** The contracted-power guard and the planned runs (src/state/energy.svelte.ts). */
   energy = $state.raw<EnergyState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
@@ -198,6 +201,8 @@ export class BusSession {
     this.#historian = undefined;
     this.history?.dispose();
     this.history = undefined;
+    this.prices?.stop();
+    this.prices = undefined;
     this.settings = undefined;
     this.#db?.close();
     this.#db = undefined;
@@ -308,6 +313,9 @@ export class BusSession {
     this.history = new HistoryState(historian, fingerprint);
     const settings = await SiteSettingsState.load(historian);
     this.settings = settings;
+    const prices = new PricesState(historian, settings);
+    this.prices = prices;
+    void prices.start();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -351,7 +359,7 @@ export class BusSession {
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
     // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
     const { EnergyState } = await import('./energy.svelte');
-    const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs });
+    const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs, prices: (from, to) => prices.tariffSlots(from, to) });
     if (this.#aggregator !== aggregator) return; // disconnected meanwhile
     this.energy = energy;
     energy.start();

@@ -1,8 +1,11 @@
 /**
  * Settings of a site (stored with its history, so a backup carries them): the contracted power
- * of the grid connection, the price of energy until a tariff is configured, where the panels are
+ * of the grid connection, the tariff and where its market prices come from, where the panels are
  * for the solar forecast, and the PIN that guards switching loads and changing settings.
  */
+import { flatTariff, localTimeZone, type Tariff, validateTariff } from '../tariff/tariff';
+import { sourceCurrency, type PriceSourceConfig, validateSourceConfig } from '../tariff/providers/sources';
+import { issuesMessage, type ValidationIssue } from '../tariff/validation';
 
 export interface PanelLocation {
   /** Degrees, −90..90. */
@@ -27,24 +30,71 @@ export interface PinHash {
 export interface SiteSettings {
   /** Contracted power of the grid connection, W (Italy: 3 kW, 4.5 kW, 6 kW…). */
   readonly contractedPowerW: number;
-  /** ISO 4217 code the prices are in. */
-  readonly currency: string;
-  /** Flat price of imported energy, currency per kWh, used until a tariff is configured. */
-  readonly flatPricePerKwh: number;
+  /** What energy costs: fixed, time-of-use (F1/F2/F3) or dynamic; bills and costs use it (docs/billing.md). */
+  readonly tariff: Tariff;
+  /** Where market prices come from, for dynamic tariffs and spot-indexed feed-in; null: none. */
+  readonly priceSource: PriceSourceConfig | null;
   readonly location: PanelLocation | undefined;
   readonly pin: PinHash | undefined;
 }
 
+/** The price of a new site until its tariff is set: one flat price, taxes included. */
+const DEFAULT_FLAT_PRICE = 0.25;
+
 export const DEFAULT_SITE_SETTINGS: SiteSettings = {
   contractedPowerW: 3000,
-  currency: 'EUR',
-  flatPricePerKwh: 0.25,
+  tariff: flatTariff(DEFAULT_FLAT_PRICE, 'EUR', localTimeZone()),
+  priceSource: null,
   location: undefined,
   pin: undefined,
 };
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
+
+  /** Each problem with the path of its field (`tariff.vatPercent`), for forms. */
+  constructor(
+    message: string,
+    readonly issues: readonly ValidationIssue[] = [],
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The tariff of stored settings. Settings written before tariffs existed hold a flat price and a
+ * currency: they become a fixed tariff at that price (taxes included, no fees), so an existing
+ * site's costs stay what they were.
+ */
+function storedTariff(input: Record<string, unknown>): unknown {
+  if (input.tariff !== undefined) return input.tariff;
+  const legacyPrice = input.flatPricePerKwh;
+  const legacyCurrency = input.currency;
+  if (legacyPrice === undefined && legacyCurrency === undefined) return DEFAULT_SITE_SETTINGS.tariff;
+  const price = number(legacyPrice ?? DEFAULT_FLAT_PRICE, 'price per kWh', 0, 100);
+  const currency = typeof legacyCurrency === 'string' && /^[A-Z]{3}$/.test(legacyCurrency) ? legacyCurrency : undefined;
+  if (legacyCurrency !== undefined && !currency) throw new SettingsError('currency must be a three-letter ISO 4217 code, such as EUR');
+  return flatTariff(price, currency ?? 'EUR', localTimeZone());
+}
+
+const prefixed = (prefix: string, issues: readonly ValidationIssue[]): ValidationIssue[] => issues.map((i) => ({ path: i.path ? `${prefix}.${i.path}` : prefix, message: i.message }));
+
+function checkedTariff(input: unknown): Tariff {
+  const checked = validateTariff(input);
+  if (!checked.ok) throw new SettingsError(`the tariff is not valid: ${issuesMessage(checked.issues)}`, prefixed('tariff', checked.issues));
+  return checked.value;
+}
+
+function checkedSource(input: unknown, tariff: Tariff): PriceSourceConfig | null {
+  if (input === null || input === undefined) return null;
+  const checked = validateSourceConfig(input);
+  if (!checked.ok) throw new SettingsError(`the price source is not valid: ${issuesMessage(checked.issues)}`, prefixed('priceSource', checked.issues));
+  const currency = sourceCurrency(checked.value);
+  if (currency !== tariff.currency) {
+    const message = `The price source gives prices in ${currency} but the tariff is in ${tariff.currency}`;
+    throw new SettingsError(message, [{ path: 'priceSource.currency', message }]);
+  }
+  return checked.value;
 }
 
 function number(value: unknown, name: string, min: number, max: number): number {
@@ -58,8 +108,8 @@ function number(value: unknown, name: string, min: number, max: number): number 
 export function validateSiteSettings(input: unknown): SiteSettings {
   if (typeof input !== 'object' || input === null) throw new SettingsError('settings must be an object');
   const o = { ...DEFAULT_SITE_SETTINGS, ...(input as Partial<SiteSettings>) };
-  const currency = typeof o.currency === 'string' && /^[A-Z]{3}$/.test(o.currency) ? o.currency : undefined;
-  if (!currency) throw new SettingsError('currency must be a three-letter ISO 4217 code, such as EUR');
+  const tariff = checkedTariff(storedTariff(input as Record<string, unknown>));
+  const priceSource = checkedSource(o.priceSource, tariff);
   let location: PanelLocation | undefined;
   if (o.location !== undefined && o.location !== null) {
     const l = o.location;
@@ -79,8 +129,8 @@ export function validateSiteSettings(input: unknown): SiteSettings {
   }
   return {
     contractedPowerW: number(o.contractedPowerW, 'contracted power', 100, 1_000_000),
-    currency,
-    flatPricePerKwh: number(o.flatPricePerKwh, 'price per kWh', 0, 100),
+    tariff,
+    priceSource,
     location,
     pin,
   };

@@ -21,8 +21,12 @@ export { bandOf, ITALIAN_F123, SINGLE_BAND, type BandRule, type BandSchedule } f
 export {
   BILLING_PERIOD_MONTHS,
   importPricePerKwh,
+  flatTariff,
   ITALIAN_F123_EXAMPLE,
+  ITALIAN_INDEXED_EXAMPLE,
+  localTimeZone,
   needsSpotPrices,
+  TARIFF_PRESETS,
   slotRates,
   validateTariff,
   type BandedPrice,
@@ -31,6 +35,7 @@ export {
   type RateSource,
   type SlotRates,
   type Tariff,
+  type TariffPreset,
 } from './tariff';
 export { billingPeriodAt, billingPeriodOfMonth, type BillingPeriod } from './period';
 export {
@@ -67,5 +72,22 @@ export { AWATTAR_COUNTRIES } from './providers/awattar';
 export { OCTOPUS_REGIONS } from './providers/octopus';
 export { NORD_POOL_AREAS, NORD_POOL_CURRENCIES } from './providers/nord-pool';
 export { createProvider, PRICE_PROVIDERS, validateSourceConfig, type PriceProviderId, type PriceSourceConfig } from './providers/sources';
-export { openPriceStore, PRICE_DB_NAME, PriceStoreError, type PriceStore, type SourceMeta } from './price-store';
+export { memoryPriceStore, openPriceStore, PRICE_DB_NAME, PriceStoreError, type PriceStore, type SourceMeta } from './price-store';
+export { CostCache, monthChunks, rangeCosts, rangePeriod, SETTLED_AFTER_MS, type RangeCostQuery, type RangeCosts } from './costs';
+export {
+  bandChoiceOf,
+  formBands,
+  formToSource,
+  formToTariff,
+  scheduleOf,
+  sourceToForm,
+  tariffToForm,
+  type BandChoice,
+  type BandedFields,
+  type FormNumber,
+  type SourceChoice,
+  type SourceForm,
+  type TariffForm,
+} from './form';
+export { FILE_SOURCE_KEY, sourceCurrency } from './providers/sources';
 export { PriceService, systemClock, tariffSlots, type Clock, type PriceServiceOptions, type PriceState, type PriceStatus, type TariffSlot } from './price-service';

@@ -131,3 +131,38 @@ export async function openPriceStore(name = PRICE_DB_NAME): Promise<PriceStore> 
     throw storeError('be opened', error);
   }
 }
+
+/**
+ * A cache that lives as long as the page: what the app uses when the browser will not open the
+ * price database (private mode, storage blocked), so fetched prices still price the session.
+ */
+export function memoryPriceStore(): PriceStore {
+  const slots = new Map<string, Map<number, number>>();
+  const meta = new Map<string, SourceMeta>();
+  return {
+    async put(source, list) {
+      list.forEach(checkSlot);
+      let bySource = slots.get(source);
+      if (!bySource) slots.set(source, (bySource = new Map()));
+      for (const s of list) bySource.set(s.start, s.price);
+    },
+    async get(source, from, to) {
+      const bySource = slots.get(source);
+      if (!bySource || !(from < to)) return [];
+      return [...bySource.entries()].filter(([start]) => start >= from && start < to).sort((a, b) => a[0] - b[0]).map(([start, price]) => ({ start, end: start + SLOT_MS, price }));
+    },
+    async getMeta(source) {
+      return meta.get(source);
+    },
+    async putMeta(m) {
+      meta.set(m.source, m);
+    },
+    async prune(source, before) {
+      const bySource = slots.get(source);
+      let count = 0;
+      for (const start of [...(bySource?.keys() ?? [])]) if (start < before) count += bySource?.delete(start) ? 1 : 0;
+      return count;
+    },
+    close() {},
+  };
+}

@@ -7,7 +7,7 @@
  * to those and to the fixed monthly fee. Exported energy is credited at the feed-in rate (fixed,
  * or indexed to the spot price), outside VAT as for a household's sales under Ritiro Dedicato.
  */
-import { type BandSchedule, ITALIAN_F123, wallMinutes } from './bands';
+import { type BandSchedule, ITALIAN_F123, SINGLE_BAND, wallMinutes } from './bands';
 import { HOLIDAY_CALENDARS } from './holidays';
 import { isRecord } from './providers/common';
 import { describe, Issues, type Validated } from './validation';
@@ -237,3 +237,49 @@ export const ITALIAN_F123_EXAMPLE: Tariff = {
   feedIn: { kind: 'spot', factor: 1, offsetPerKwh: 0, floorAtZero: true, fallbackPerKwh: 0.05 },
   billing: { periodMonths: 1, firstMonth: 1 },
 };
+
+/**
+ * One price per kWh, taxes and fees included, billed monthly: a new site's tariff until the user
+ * sets theirs, and what the flat price of settings written before tariffs existed becomes.
+ */
+export function flatTariff(pricePerKwh: number, currency: string, timeZone: string): Tariff {
+  return {
+    version: 1,
+    name: 'Flat price',
+    currency,
+    timeZone,
+    bands: SINGLE_BAND,
+    energy: { kind: 'fixed', perKwh: pricePerKwh },
+    gridFees: { kind: 'fixed', perKwh: 0 },
+    excisePerKwh: 0,
+    vatPercent: 0,
+    fixedPerMonth: 0,
+    feedIn: { kind: 'none' },
+    billing: { periodMonths: 1, firstMonth: 1 },
+  };
+}
+
+/** The device's IANA time zone (UTC when the platform does not say). */
+export function localTimeZone(): string {
+  const zone = new Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return zone && isValidTimeZone(zone) ? zone : 'UTC';
+}
+
+/**
+ * An Italian household on a PUN- or zonal-price-indexed offer: the slot's spot price plus the
+ * supplier's spread, F1/F2/F3 fallback prices while no spot price is known (2025 orders of
+ * magnitude, not any supplier's prices).
+ */
+export const ITALIAN_INDEXED_EXAMPLE: Tariff = {
+  ...ITALIAN_F123_EXAMPLE,
+  name: 'Italian household, spot-indexed',
+  energy: { kind: 'dynamic', markupPerKwh: 0.012, fallback: { kind: 'time-of-use', perKwh: { F1: 0.14, F2: 0.13, F3: 0.11 } } },
+};
+
+/** Starting points the settings screen offers, to be edited. */
+export const TARIFF_PRESETS = {
+  flat: flatTariff(0.25, 'EUR', 'Europe/Rome'),
+  'it-f123': ITALIAN_F123_EXAMPLE,
+  'it-indexed': ITALIAN_INDEXED_EXAMPLE,
+} as const satisfies Readonly<Record<string, Tariff>>;
+export type TariffPreset = keyof typeof TARIFF_PRESETS;
