@@ -4,7 +4,7 @@
  * every quarter hour, over two simulated hours of one-second cycles with the loads coming and
  * going. A cycle is 1 s; the manager's share of it should stay far below a millisecond.
  */
-import { DEFAULT_ENERGY_CONFIG, type EnergyConfig } from '../src/lib/energy/config';
+import { allowing, DEFAULT_ENERGY_CONFIG, type EnergyConfig } from '../src/lib/energy/config';
 import { EnergyManager, type LiveMeter, type SiteMeter } from '../src/lib/energy/manager';
 import { planningScenario } from '../src/lib/energy/testing/scenarios';
 import { seededRandom } from '../src/lib/sim/random';
@@ -27,10 +27,10 @@ async function run(programmes: number): Promise<number[]> {
   const relay = meters.map(() => true);
   const active = meters.map(() => rand() < 0.5);
   const scenario = planningScenario(3, programmes, 24, start, 6000);
-  const config: EnergyConfig = {
+  const config: EnergyConfig = allowing({
     ...DEFAULT_ENERGY_CONFIG,
     programmes: scenario.loads.map((l, i) => ({ id: l.id, uid: `m${i}`, programme: 'custom', profile: l.profile, interruptible: l.interruptible, earliestStart: l.earliestStart, latestEnd: l.latestEnd, strategy: l.strategy, createdAt: start })),
-  };
+  }, meters.map((m) => m.uid));
   let now = start;
   const manager = new EnergyManager({
     config,

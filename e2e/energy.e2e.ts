@@ -63,6 +63,12 @@ test('the guard sheds the lowest-priority load when a kettle and an oven overloa
   await expect(settings.getByRole('status')).toHaveText('Saved.');
   const guard = page.getByTestId('guard');
   await expect(guard.getByTestId('zone')).toHaveText('Within the limit');
+  // Nothing is switched that the user has not allowed: the oven and the kettle may be, the house not.
+  for (const name of ['Oven', 'Kettle']) {
+    await guard.getByLabel(`Let the energy manager switch ${name}`).check();
+    await expect(guard.getByLabel(`Let the energy manager switch ${name}`)).toBeChecked();
+  }
+  await expect(guard.getByLabel('Let the energy manager switch House')).not.toBeChecked();
   await expect(guard.getByTestId('guard-loads').locator('tr', { hasText: 'Oven' }).getByTestId('load-state')).toHaveText('on');
   expect(await relayOn(page, 5)).toBe(true);
 
@@ -159,6 +165,12 @@ test.describe('in Rome', () => {
     // From the washing machine's page: a 15-minute programme at 1 kW, by 16:00 Rome time, on solar.
     await page.getByRole('link', { name: 'Now', exact: true }).click();
     await page.locator('article[data-node="3"]').getByRole('link', { name: 'Washing machine' }).click();
+    // The user lets the energy manager switch the washing machine; then it can be planned.
+    const prefs = page.getByTestId('load-prefs');
+    await expect(page.getByTestId('plan-run-form')).toHaveCount(0);
+    await prefs.getByLabel('The energy manager may switch this load (shedding and plans)').check();
+    await prefs.getByRole('button', { name: 'Save' }).click();
+    await expect(prefs.getByRole('status')).toHaveText('Saved.');
     const form = page.getByTestId('plan-run-form');
     await form.getByLabel('Programme').selectOption('custom');
     await form.getByLabel('Power (W)').fill('1000');

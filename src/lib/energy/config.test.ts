@@ -14,6 +14,8 @@ describe('energy settings', () => {
     const c = validateEnergyConfig({ guard: { restoreAfterS: 20 }, loads: { abc: { managed: false } }, overrides: [{ uid: 'abc', on: true, until: 5 }] });
     expect(c.guard).toEqual({ ...DEFAULT_GUARD_PREFS, restoreAfterS: 20 });
     expect(c.loads.abc).toEqual({ managed: false, minOnS: 0, minOffS: 0 });
+    // a load is switched only once the user allows it
+    expect(validateEnergyConfig({ loads: { x: { minOnS: 60 } } }).loads.x).toEqual({ managed: false, minOnS: 60, minOffS: 0 });
     expect(c.overrides).toEqual([{ uid: 'abc', on: true, until: 5 }]);
   });
 

@@ -25,7 +25,10 @@ export interface GuardPrefs {
 }
 
 export interface LoadPrefs {
-  /** The guard may switch it off (and plans may switch it). */
+  /**
+   * The guard may switch it off (and plans may switch it). Off until the user allows it: a
+   * guessed contract must never switch off a fridge nobody told the energy manager about.
+   */
   readonly managed: boolean;
   readonly minOnS: number;
   readonly minOffS: number;
@@ -59,7 +62,14 @@ export const DEFAULT_GUARD_PREFS: GuardPrefs = {
   manualHoldMinutes: 60,
 };
 
-export const DEFAULT_LOAD_PREFS: LoadPrefs = { managed: true, minOnS: 0, minOffS: 0 };
+export const DEFAULT_LOAD_PREFS: LoadPrefs = { managed: false, minOnS: 0, minOffS: 0 };
+
+/** The settings with these loads allowed to be switched (tests, and the screens' shortcut). */
+export function allowing(config: EnergyConfig, uids: readonly string[]): EnergyConfig {
+  const loads = { ...config.loads };
+  for (const uid of uids) loads[uid] = { ...(loads[uid] ?? DEFAULT_LOAD_PREFS), managed: true };
+  return { ...config, loads };
+}
 
 export const DEFAULT_ENERGY_CONFIG: EnergyConfig = { version: 1, guard: DEFAULT_GUARD_PREFS, loads: {}, programmes: [], overrides: [], solarSource: 'open-meteo' };
 

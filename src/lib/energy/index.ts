@@ -19,7 +19,7 @@ export { fetchOpenMeteo, openMeteoUrl, parseOpenMeteo } from './solar/open-meteo
 export { sunPosition, type SunPosition } from './solar/position';
 export { type Irradiance, type PanelArray, planeOfArray, pvPowerW, type SolarSite, validateSite } from './solar/pv-model';
 export { type SolarForecast, SolarForecastService, type SolarForecastOptions, type SolarSource } from './solar/service';
-export { connectionOf, DEFAULT_ENERGY_CONFIG, DEFAULT_GUARD_PREFS, DEFAULT_LOAD_PREFS, type EnergyConfig, EnergyConfigError, type GuardPrefs, type LoadPrefs, loadPrefsOf, type SolarSourceKind, type StoredOverride, validateEnergyConfig, validateGuardPrefs, validateLoadPrefs } from './config';
+export { allowing, connectionOf, DEFAULT_ENERGY_CONFIG, DEFAULT_GUARD_PREFS, DEFAULT_LOAD_PREFS, type EnergyConfig, EnergyConfigError, type GuardPrefs, type LoadPrefs, loadPrefsOf, type SolarSourceKind, type StoredOverride, validateEnergyConfig, validateGuardPrefs, validateLoadPrefs } from './config';
 export { CUSTOM_PROGRAMME, MAX_WINDOW_MS, presetOf, PROGRAMME_PRESETS, type ProgrammeForm, ProgrammeError, type ProgrammePreset, type ProgrammeProblem, type ProgrammeRequest, programmeRequest, STRATEGIES } from './programmes';
 export { type CommandOrigin, type CommandProblem, EnergyManager, isSwitchableLoad, type LiveMeter, type ManagerOptions, type RelaySwitch, type SiteMeter, type StepResult, type SwitchAnswer } from './manager';
 export { inputsFrom, type LedgerSlot, meterHistory, solarSiteOf } from './site-inputs';

@@ -3,7 +3,7 @@ import { Aggregator } from '../aggregator/aggregator';
 import { manualTimers } from '../aggregator/testing';
 import { simRig } from '../sim/testing/sim-rig';
 import { resistive } from '../sim/waveforms';
-import { DEFAULT_ENERGY_CONFIG } from './config';
+import { allowing, DEFAULT_ENERGY_CONFIG } from './config';
 import { type CommandProblem, EnergyManager, type LiveMeter, type SiteMeter } from './manager';
 
 // The manager on the simulated bus: the aggregator's real polling, MACs and RELAY commands, and
@@ -35,7 +35,7 @@ describe('the energy manager on the simulated bus', () => {
     expect(meters.every((m) => m.uid.length === 24)).toBe(true);
     const problems: CommandProblem[] = [];
     const manager = new EnergyManager({
-      config: { ...DEFAULT_ENERGY_CONFIG, guard: { ...DEFAULT_ENERGY_CONFIG.guard, restoreAfterS: 20 } },
+      config: allowing({ ...DEFAULT_ENERGY_CONFIG, guard: { ...DEFAULT_ENERGY_CONFIG.guard, restoreAfterS: 20 } }, [uid(5), uid(7)]),
       contractW: 3000,
       switchRelay: (node, on) => aggregator.setRelay(node, on),
       now: rig.nowMs,

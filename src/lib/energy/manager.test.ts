@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SLOT_MS } from '../tariff/slot';
-import { DEFAULT_ENERGY_CONFIG, type EnergyConfig } from './config';
+import { allowing, DEFAULT_ENERGY_CONFIG, type EnergyConfig } from './config';
 import { type CommandProblem, EnergyManager, type LiveMeter, type SiteMeter, type SwitchAnswer } from './manager';
 import type { PlanInputs } from './planner';
 import { programmeRequest } from './programmes';
@@ -82,13 +82,32 @@ const base = meter('base', 1, 'House', 1, false);
 const kettle = meter('kettle', 7, 'Kettle', 20);
 const oven = meter('oven', 5, 'Oven', 70);
 
+/** The user allowed every load of the site to be switched. */
 function managerFor(site: FakeSite, config: EnergyConfig = DEFAULT_ENERGY_CONFIG, problems: CommandProblem[] = []) {
-  const m = new EnergyManager({ config, contractW: 3000, switchRelay: site.switchRelay, now: () => site.now, onProblem: (p) => problems.push(p) });
+  const m = new EnergyManager({ config: allowing(config, site.meters.map((x) => x.uid)), contractW: 3000, switchRelay: site.switchRelay, now: () => site.now, onProblem: (p) => problems.push(p) });
   m.setMeters(site.meters);
   return m;
 }
 
 describe('the energy manager on a site', () => {
+  it('switches nothing the user has not allowed, however far over the limit', async () => {
+    const site = new FakeSite([base, kettle, oven]);
+    site.draw.set(1, 400);
+    site.draw.set(5, 2400);
+    site.draw.set(7, 2000);
+    const manager = new EnergyManager({ config: allowing(DEFAULT_ENERGY_CONFIG, ['kettle']), contractW: 3000, switchRelay: site.switchRelay, now: () => site.now });
+    manager.setMeters(site.meters);
+    await site.run(manager, 60);
+    // only the kettle may go: it does, the oven stays although it is the lowest priority
+    expect(site.commands.map((c) => [c.node, c.on])).toEqual([[7, false]]);
+    const alone = new EnergyManager({ config: DEFAULT_ENERGY_CONFIG, contractW: 3000, switchRelay: site.switchRelay, now: () => site.now });
+    alone.setMeters(site.meters);
+    site.relays.set(7, true);
+    await site.run(alone, 60);
+    expect(site.commands).toHaveLength(1);
+    expect(alone.guard.log.some((e) => e.kind === 'cannot-shed')).toBe(true);
+  });
+
   it('sheds the lowest-priority load by a relay command when the kettle and the oven overload the site, and restores it when there is room', async () => {
     const site = new FakeSite([base, kettle, oven]);
     site.draw.set(1, 400);

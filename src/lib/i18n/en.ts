@@ -152,8 +152,8 @@ export const en = {
   'energy.loadPower': 'Power',
   'energy.loadState': 'State',
   'energy.loadManaged': 'May be switched',
-  'energy.yes': 'yes',
-  'energy.no': 'no',
+  'energy.allow': 'Let the energy manager switch {load}',
+  'energy.allowHint': 'Only the loads ticked here (or on their page) are ever switched off or planned; the others are watched and counted.',
   'energy.state.shed': 'shed',
   'energy.state.forcedOn': 'forced on until {until}',
   'energy.state.forcedOff': 'forced off until {until}',
@@ -277,7 +277,6 @@ export const en = {
 
   'energy.notice': 'Energy manager: {count} load(s) switched off to stay under {limit}.',
   'energy.noticeLoad': '{load} since {time}',
-  'energy.noticeOver': 'Energy manager: the site draws {site}, above {limit}.',
   'energy.noticeFailed': 'Energy manager: a switch failed. ',
   'energy.noticeDetails': 'Details',
 

@@ -154,8 +154,8 @@ export const it = {
   'energy.loadPower': 'Potenza',
   'energy.loadState': 'Stato',
   'energy.loadManaged': 'Può essere comandato',
-  'energy.yes': 'sì',
-  'energy.no': 'no',
+  'energy.allow': "Consenti alla gestione dell'energia di comandare {load}",
+  'energy.allowHint': 'Si staccano o si programmano solo i carichi spuntati qui (o nella loro pagina); gli altri sono sorvegliati e contati.',
   'energy.state.shed': 'staccato',
   'energy.state.forcedOn': 'forzato acceso fino alle {until}',
   'energy.state.forcedOff': 'forzato spento fino alle {until}',
@@ -279,7 +279,6 @@ export const it = {
 
   'energy.notice': 'Gestione energia: {count} carico/i staccato/i per restare sotto {limit}.',
   'energy.noticeLoad': '{load} dalle {time}',
-  'energy.noticeOver': "Gestione energia: l'impianto preleva {site}, oltre {limit}.",
   'energy.noticeFailed': 'Gestione energia: un comando non è riuscito. ',
   'energy.noticeDetails': 'Dettagli',
 
