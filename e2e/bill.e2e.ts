@@ -137,7 +137,7 @@ const cents = async (locator: Locator) => Number(await locator.getAttribute('dat
 async function connect(page: Page): Promise<void> {
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/');
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
 }
 
 /** Fills the tariff form the way a user would: spot price plus a spread, fees, excise, VAT, a price source. */
@@ -171,7 +171,7 @@ async function recordEnergy(page: Page): Promise<void> {
   await page.getByRole('link', { name: 'Now', exact: true }).click();
   await expect.poll(async () => (await stored(page)).slots.reduce((s, r) => s + r.importMwh, 0), { timeout: 45_000 }).toBeGreaterThan(30_000);
   await page.evaluate(() => window.__fakeSerial?.unplug());
-  await expect(page.getByTestId('link-status')).toHaveText(/^Disconnected/);
+  await expect(page.getByTestId('link-status')).toHaveText(/is unplugged: it reconnects when plugged back in/);
 }
 
 /** Waits until the Bill screen shows the total the test computes from what is stored. */

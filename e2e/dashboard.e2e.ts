@@ -59,7 +59,7 @@ test('switching a load asks first, then the PIN, and the meter’s relay really 
   test.setTimeout(90_000);
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/#/settings');
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   await page.getByLabel('New PIN (4 to 8 digits)').fill('2468');
   await page.getByRole('button', { name: 'Set PIN' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'PIN set.' })).toBeVisible();

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Locator, Page } from '@playwright/test';
-import type { FakeSerialConfig } from './harness/fake-serial';
+import type { FakeAdapterConfig } from './harness/fake-adapters';
 import { toHex } from '../src/lib/meter/keys';
 import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 
@@ -10,25 +10,36 @@ import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
 export const TEST_SITE_KEY_HEX = toHex(TEST_SITE_KEY);
 
 const wasmPath = fileURLToPath(new URL('../firmware/build/wasm/meter.wasm', import.meta.url));
-const harnessPath = fileURLToPath(new URL('./.build/fake-serial.js', import.meta.url));
+const harnessPath = fileURLToPath(new URL('./.build/fake-adapters.js', import.meta.url));
 
-export interface FakeSerialOptions {
+export interface FakeAdapterOptions {
   /** Give the app the site key the meters were provisioned with (default), as its own. */
   readonly giveSiteKey?: boolean;
+  /** What the app remembers of its adapter from an earlier visit (localStorage `wattwall.adapter`). */
+  readonly remembered?: object;
 }
 
-/** Installs the fake navigator.serial (emulated slcan adapter on a virtual bus) before the app loads. */
-export async function installFakeSerial(page: Page, config: Omit<FakeSerialConfig, 'wasmBase64' | 'siteKeyHex'>, options: FakeSerialOptions = {}): Promise<void> {
-  const full: FakeSerialConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
+/**
+ * Installs the fake navigator.serial and navigator.usb (an emulated adapter on a virtual bus of
+ * simulated meters) before the app loads.
+ */
+export async function installFakeAdapter(page: Page, config: Omit<FakeAdapterConfig, 'wasmBase64' | 'siteKeyHex'>, options: FakeAdapterOptions = {}): Promise<void> {
+  const full: FakeAdapterConfig = { ...config, siteKeyHex: TEST_SITE_KEY_HEX, wasmBase64: readFileSync(wasmPath).toString('base64') };
   await page.addInitScript(
-    ({ c, giveSiteKey }) => {
-      window.__fakeSerialConfig = c;
+    ({ c, giveSiteKey, remembered }) => {
+      window.__fakeAdapterConfig = c;
       // The installation's site key, as the meters on this bus were provisioned with it.
       if (giveSiteKey) localStorage.setItem('wattwall.site-key', c.siteKeyHex);
+      if (remembered) localStorage.setItem('wattwall.adapter', JSON.stringify(remembered));
     },
-    { c: full, giveSiteKey: options.giveSiteKey ?? true },
+    { c: full, giveSiteKey: options.giveSiteKey ?? true, remembered: options.remembered },
   );
   await page.addInitScript({ path: harnessPath });
+}
+
+/** The slcan adapter as a serial port (the fixture of the first end-to-end tests). */
+export async function installFakeSerial(page: Page, config: Omit<FakeAdapterConfig, 'wasmBase64' | 'siteKeyHex' | 'adapter'>, options: FakeAdapterOptions = {}): Promise<void> {
+  await installFakeAdapter(page, { ...config, adapter: 'slcan-serial' }, options);
 }
 
 /** The number a power tile shows, in watts ("2,000 W", "-1,500 W", "12.3 kW"). */

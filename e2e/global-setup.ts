@@ -1,5 +1,5 @@
 /**
- * Bundles the e2e harness (the fake navigator.serial over the simulator) into one classic script
+ * Bundles the e2e harness (fake navigator.serial and navigator.usb over the simulator) into one classic script
  * that page.addInitScript can install before the app starts.
  */
 import { build } from 'vite';
@@ -17,10 +17,10 @@ export default async function globalSetup(): Promise<void> {
       minify: false,
       sourcemap: 'inline',
       lib: {
-        entry: fileURLToPath(new URL('./harness/fake-serial.ts', import.meta.url)),
+        entry: fileURLToPath(new URL('./harness/fake-adapters.ts', import.meta.url)),
         formats: ['iife'],
-        name: 'WattwallFakeSerial',
-        fileName: () => 'fake-serial.js',
+        name: 'WattwallFakeAdapters',
+        fileName: () => 'fake-adapters.js',
       },
     },
   });

@@ -24,7 +24,7 @@ test('energy, names and history persist across a reload, and export as CSV', asy
   test.setTimeout(90_000);
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/');
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
 
   // Name the meter: the registry keeps it.
   await page.getByRole('link', { name: 'Settings' }).click();
@@ -45,7 +45,7 @@ test('energy, names and history persist across a reload, and export as CSV', asy
   expect(before).toBeLessThan(40);
 
   await page.reload();
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   await expect(page.locator('article[data-node="7"]').getByRole('heading')).toHaveText('Kettle');
   // The day continues from what was stored: nothing was lost or counted twice.
   await expect.poll(() => shownTodayWh(page, 7).catch(() => 0), { timeout: 30_000 }).toBeGreaterThan(before);
@@ -97,7 +97,7 @@ test('a backup restores the history and the site key into a fresh browser', asyn
   }, meterFlash);
   await installFakeSerial(tablet, { bitrate: 125_000, meters, granted: true }, { giveSiteKey: false });
   await tablet.goto('/');
-  await expect(tablet.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(tablet.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   // Its key is not the site's: no meter proves its identity, nothing shows.
   await tablet.waitForTimeout(3000);
   await expect(tablet.locator('article[data-node]')).toHaveCount(0);

@@ -26,7 +26,8 @@ test('live power of two meters arrives through the Web Serial slcan driver', asy
   await expect(page.getByTestId('link-status')).toHaveText(/Connected: Demo bus/);
 
   await page.getByRole('button', { name: 'Connect USB adapter' }).click();
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await page.getByRole('button', { name: 'slcan adapter (Web Serial)' }).click();
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   expect(await page.evaluate(() => window.__fakeSerial?.requests)).toBe(1);
 
   for (const meter of meters) {
@@ -50,14 +51,14 @@ test('live power of two meters arrives through the Web Serial slcan driver', asy
 
   // Pulling the adapter shows at once, and the last readings stop passing for live ones.
   await page.evaluate(() => window.__fakeSerial?.unplug());
-  await expect(page.getByTestId('link-status')).toHaveText(/^Disconnected \(.+\)$/);
+  await expect(page.getByTestId('link-status')).toHaveText('CANable 2.0 Nakakiyo slcan is unplugged: it reconnects when plugged back in');
   await expect(tile.getByText('No answer')).toBeVisible();
 });
 
 test('an adapter granted on an earlier visit reopens without a click', async ({ page }) => {
   await installFakeSerial(page, { bitrate: 125_000, meters, granted: true });
   await page.goto('/');
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
   await expect(page.locator('article[data-node]')).toHaveCount(2);
   expect(await page.evaluate(() => window.__fakeSerial?.requests)).toBe(0);
 });

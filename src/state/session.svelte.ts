@@ -10,20 +10,19 @@ import { Historian, type MeterPatch } from '../lib/aggregator/historian';
 import { applySiteSecrets, loadOrCreateSiteKey, markSiteKeyShown, persistentSite, replaceSiteKey, siteFingerprint, siteKeyShown, siteSecrets } from '../lib/aggregator/site';
 import { toHex } from '../lib/meter/keys';
 import type { CanTransport, LinkStatus } from '../lib/can/transport';
-import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
-import { grantedSlcanPorts, pickSlcanPort, webSerial } from '../lib/can/slcan/web-serial';
 import { errorMessage } from '../lib/errors';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
 import type { AckRecord } from '../lib/meter/records';
 import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
+import { AdapterState } from './adapter.svelte';
 import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
 import { PricesState } from './prices.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
-export type SourceKind = 'demo' | 'serial';
+export type SourceKind = 'demo' | 'adapter';
 
 export interface MeterTileState {
   readonly node: number;
@@ -72,6 +71,8 @@ export class BusSession {
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
+  /** The USB adapter: picking, reconnecting, the bus monitor. Its transports arrive through onTransport. */
+  readonly adapter = new AdapterState({ bitrate: () => this.bitrate });
 
   #aggregator: Aggregator | undefined;
   #historian: Historian | undefined;
@@ -86,10 +87,7 @@ export class BusSession {
 
   constructor() {
     this.#alarmMonitor.subscribe((alarms) => (this.alarms = alarms));
-  }
-
-  get webSerialSupported(): boolean {
-    return webSerial() !== undefined;
+    this.adapter.onTransport((transport) => void this.#useAdapter(transport));
   }
 
   get sortedMeters(): MeterTileState[] {
@@ -114,17 +112,8 @@ export class BusSession {
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
     if (!(await this.#lock(false))) return;
-    const serial = webSerial();
-    const [port] = serial ? await grantedSlcanPorts(serial).catch(() => []) : [];
-    if (port) {
-      try {
-        await this.#attachSerial(port);
-        return;
-      } catch (error) {
-        this.#fail(error);
-      }
-    }
-    await this.connectDemo();
+    if (await this.adapter.resume().catch(() => false)) return;
+    if (!this.#aggregator && this.source !== 'adapter') await this.connectDemo();
   }
 
   /** This tab takes the bus from another one (which stops). */
@@ -158,31 +147,33 @@ export class BusSession {
         nvStore: keyValueNvStore(localStorage, 'wattwall.demo.meter-nv'),
       });
       demo.start();
+      const label = 'Demo bus (simulated meters)';
+      const transport = await this.adapter.openDemo(demo.port, label);
+      // The remembered adapter was plugged in while the demo loaded: it has the bus now.
+      if (this.#aggregator || this.source === 'adapter') {
+        demo.stop();
+        await transport.close();
+        return;
+      }
       this.#stopDemo = () => demo.stop();
       this.#names = new Map(scenario.meters.map((m) => [m.nodeId, { name: m.name, kind: m.kind ?? 'load' }]));
-      const label = 'Demo bus (simulated meters)';
       this.source = 'demo';
       this.adapterLabel = label;
-      await this.#attach(await openSlcanTransport(demo.port, { bitrate: this.bitrate, label }), DEMO_SITE_KEY);
+      await this.#attach(transport, DEMO_SITE_KEY);
     } catch (error) {
       this.#fail(error);
     }
   }
 
-  /** Asks the browser for an slcan adapter (user gesture required) and opens it. */
-  async connectSerial(): Promise<void> {
-    const serial = webSerial();
-    if (!serial) {
-      this.error = 'This browser has no Web Serial. Use Chrome or Edge on a computer, or the demo bus.';
-      return;
-    }
+  /** An adapter transport from AdapterState (picked, or plugged back in): it replaces whatever runs. */
+  async #useAdapter(transport: CanTransport): Promise<void> {
+    await this.disconnect();
     this.error = undefined;
+    this.#names = new Map();
     try {
-      const port = await pickSlcanPort(serial);
-      if (!port) return;
-      await this.disconnect();
-      this.#names = new Map();
-      await this.#attachSerial(port);
+      this.source = 'adapter';
+      this.adapterLabel = transport.label;
+      await this.#attach(transport, loadOrCreateSiteKey(localStorage));
     } catch (error) {
       this.#fail(error);
     }
@@ -247,7 +238,7 @@ export class BusSession {
 
   /** A new installation key; meters must be provisioned again. Reconnects a real adapter. */
   async replaceKey(): Promise<{ hex: string; fingerprint: string; shown: boolean }> {
-    const wasSerial = this.source === 'serial';
+    const wasSerial = this.source === 'adapter';
     if (wasSerial) await this.disconnect();
     replaceSiteKey(localStorage);
     if (wasSerial) await this.start();
@@ -259,7 +250,7 @@ export class BusSession {
     this.bitrate = bitrate;
     const source = this.source;
     if (source === 'demo') await this.connectDemo();
-    else if (source === 'serial') {
+    else if (source === 'adapter') {
       await this.disconnect();
       await this.start();
     }
@@ -291,13 +282,6 @@ export class BusSession {
       db.close();
       await (wasDemo && !parsed.header.secrets ? this.connectDemo() : this.start());
     }
-  }
-
-  async #attachSerial(port: SerialPortLike): Promise<void> {
-    const label = 'USB adapter (slcan)';
-    this.source = 'serial';
-    this.adapterLabel = label;
-    await this.#attach(await openSlcanTransport(port, { bitrate: this.bitrate, label }), loadOrCreateSiteKey(localStorage));
   }
 
   async #attach(transport: CanTransport, siteKey: Uint8Array): Promise<void> {

@@ -3,6 +3,10 @@
  * streams exist only while open, `open` twice is an InvalidStateError, an unplug errors the
  * readable with "The device has been lost." and nulls both streams. The device side is a
  * callback for bytes from the host and `deliver()` for bytes to the host.
+ *
+ * Like Chrome's, the port buffers at most `bufferSize` bytes (open option, default 255) that the
+ * page has not read; beyond that the browser stops reading the device, so `space` tells the
+ * device emulator how much it may send now, and the rest waits in the adapter's own buffer.
  */
 import type { SerialPortLike } from '../can/slcan/serial-transport';
 
@@ -11,6 +15,8 @@ export interface SerialDevice {
   fromHost(bytes: Uint8Array): void;
   /** The host opened (true) or closed (false) the port. */
   hostOpened(open: boolean): void;
+  /** The cable was pulled: the device lost power. */
+  powerLost?(): void;
 }
 
 export class EmulatedSerialPort extends EventTarget implements SerialPortLike {
@@ -18,6 +24,7 @@ export class EmulatedSerialPort extends EventTarget implements SerialPortLike {
   #writable: WritableStream<Uint8Array> | null = null;
   #toHost: ReadableStreamDefaultController<Uint8Array> | null = null;
   #plugged = true;
+  #bufferSize = 255;
   #device: SerialDevice;
   readonly info: SerialPortInfo;
 
@@ -51,14 +58,18 @@ export class EmulatedSerialPort extends EventTarget implements SerialPortLike {
     if (!this.#plugged) throw new DOMException('The device has been lost.', 'NetworkError');
     if (this.#readable) throw new DOMException('The port is already open.', 'InvalidStateError');
     if (!(options.baudRate > 0)) throw new TypeError('A baud rate is required.');
-    this.#readable = new ReadableStream<Uint8Array>({
-      start: (controller) => {
-        this.#toHost = controller;
+    this.#bufferSize = options.bufferSize ?? 255;
+    this.#readable = new ReadableStream<Uint8Array>(
+      {
+        start: (controller) => {
+          this.#toHost = controller;
+        },
+        cancel: () => {
+          this.#toHost = null;
+        },
       },
-      cancel: () => {
-        this.#toHost = null;
-      },
-    });
+      new ByteLengthQueuingStrategy({ highWaterMark: this.#bufferSize }),
+    );
     this.#writable = new WritableStream<Uint8Array>({
       write: (chunk) => {
         if (!this.#plugged) throw new DOMException('The device has been lost.', 'NetworkError');
@@ -81,6 +92,12 @@ export class EmulatedSerialPort extends EventTarget implements SerialPortLike {
     this.#device.hostOpened(false);
   }
 
+  /** Bytes the browser would take from the device now: 0 while closed or when the page lags behind. */
+  get space(): number {
+    const desired = this.#toHost?.desiredSize ?? 0;
+    return Math.max(0, Math.min(this.#bufferSize, desired));
+  }
+
   /** Device → host bytes; dropped when the host has not opened the port (as a real CDC device's are). */
   deliver(bytes: Uint8Array): void {
     try {
@@ -100,10 +117,12 @@ export class EmulatedSerialPort extends EventTarget implements SerialPortLike {
     } catch {
       // stream already finished
     }
+    const wasOpen = this.#readable !== null;
     this.#readable = null;
     this.#writable = null;
     this.#toHost = null;
-    this.#device.hostOpened(false);
+    if (wasOpen) this.#device.hostOpened(false);
+    this.#device.powerLost?.();
     this.dispatchEvent(new Event('disconnect'));
   }
 

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dataFrame, remoteFrame } from '../frame';
 import {
-  bitrateCommand,
   encodeFrame,
   MAX_LINE_LENGTH,
   parseToken,
@@ -151,15 +150,5 @@ describe('slcan streams', () => {
     const written = encoder.writable.getWriter().write({ id: 0x800, extended: false, remote: false, dlc: 0, data: new Uint8Array() });
     await expect(written).rejects.toThrow('identifier 2048 is outside 0..0x7ff');
     await expect(reading).rejects.toThrow('identifier 2048 is outside 0..0x7ff');
-  });
-});
-
-describe('bitrateCommand', () => {
-  it('maps the presets, S7 by firmware', () => {
-    expect(bitrateCommand(125_000)).toBe('S4\r');
-    expect(bitrateCommand(1_000_000)).toBe('S8\r');
-    expect(bitrateCommand(800_000)).toBe('S7\r');
-    expect(bitrateCommand(750_000, 750_000)).toBe('S7\r');
-    expect(() => bitrateCommand(750_000)).toThrow('no preset for 750000');
   });
 });

@@ -8,6 +8,7 @@
  * Nakakiyo firmware). We never send LF, and never depend on an acknowledgement.
  */
 import { type CanFrame, CanFrameError, validated } from '../frame';
+import type { BusErrorKind, BusState } from '../transport';
 
 const CR = 0x0d;
 const BELL = 0x07;
@@ -35,6 +36,12 @@ export type SlcanMessage =
   | { readonly kind: 'status-flags'; readonly flags: number }
   | { readonly kind: 'version'; readonly text: string }
   | { readonly kind: 'serial'; readonly text: string }
+  /** `s<a|w|p|b><rx><tx>`: the controller's state and error counters (Linux slcan state line). */
+  | { readonly kind: 'bus-state'; readonly state: BusState; readonly rxErrors: number; readonly txErrors: number }
+  /** `e<n><codes>`: bus errors the adapter saw (Linux slcan error line). */
+  | { readonly kind: 'bus-errors'; readonly errors: readonly BusErrorKind[] }
+  /** `z…`/`Z…` followed by a frame: the firmware's report that one of our frames went out. */
+  | { readonly kind: 'tx-event'; readonly text: string }
   /** Anything we could not read; kept so the bus monitor can show it. */
   | { readonly kind: 'invalid'; readonly text: string; readonly reason: string };
 
@@ -127,9 +134,51 @@ export function parseToken(token: SlcanToken): SlcanMessage {
       return { kind: 'version', text: text.slice(1) };
     case 'N':
       return { kind: 'serial', text: text.slice(1) };
+    case 's':
+      return parseStateLine(text);
+    case 'e':
+      return parseErrorLine(text);
+    case 'z':
+    case 'Z':
+      return { kind: 'tx-event', text };
     default:
       return { kind: 'invalid', text, reason: 'unknown line' };
   }
+}
+
+const STATE_LETTERS: Readonly<Record<string, BusState>> = { a: 'error-active', w: 'error-warning', p: 'error-passive', b: 'bus-off' };
+
+/** `sa057033`: active, 57 receive errors, 33 transmit errors. */
+function parseStateLine(text: string): SlcanMessage {
+  const state = STATE_LETTERS[text[1] ?? ''];
+  const match = /^s[awpb](\d{3})(\d{3})$/.exec(text);
+  if (!state || !match) return { kind: 'invalid', text, reason: 'state line is not s<a|w|p|b><3 digits><3 digits>' };
+  return { kind: 'bus-state', state, rxErrors: Number(match[1]), txErrors: Number(match[2]) };
+}
+
+const ERROR_CODES: Readonly<Record<string, BusErrorKind>> = {
+  a: 'ack',
+  b: 'bit',
+  B: 'bit',
+  c: 'crc',
+  f: 'form',
+  s: 'stuff',
+  o: 'rx-overflow',
+  O: 'tx-overflow',
+};
+
+/** `e3bcO`: three errors, a bit-0 error, a CRC error, a transmit overrun. */
+function parseErrorLine(text: string): SlcanMessage {
+  const count = Number(text[1]);
+  const codes = text.slice(2);
+  if (!/^[1-8]$/.test(text[1] ?? '') || codes.length !== count) return { kind: 'invalid', text, reason: 'error line is not e<n><n codes>' };
+  const errors: BusErrorKind[] = [];
+  for (const code of codes) {
+    const kind = ERROR_CODES[code];
+    if (!kind) return { kind: 'invalid', text, reason: `unknown error code '${code}'` };
+    errors.push(kind);
+  }
+  return { kind: 'bus-errors', errors };
 }
 
 /**
@@ -177,12 +226,25 @@ function printable(chars: number[]): string {
   return String.fromCharCode(...chars).replace(/[^\x20-\x7e]/g, '?');
 }
 
-/** Bytes → messages, as a TransformStream. */
-export function slcanDecoderStream(): TransformStream<Uint8Array, SlcanMessage> {
-  const tokenizer = new SlcanTokenizer();
+/** Bytes → messages, as a TransformStream; pass a tokenizer to learn what was left pending. */
+export function slcanDecoderStream(tokenizer = new SlcanTokenizer()): TransformStream<Uint8Array, SlcanMessage> {
   return new TransformStream({
     transform(chunk, controller) {
       tokenizer.push(chunk, (token) => controller.enqueue(parseToken(token)));
+    },
+  });
+}
+
+/**
+ * Bytes → the messages of each chunk as one array: a USB transfer carries dozens of lines, and one
+ * stream hop per chunk instead of per line is what lets a driver keep up with a full 1 Mbit/s bus.
+ */
+export function slcanBatchDecoderStream(tokenizer = new SlcanTokenizer()): TransformStream<Uint8Array, SlcanMessage[]> {
+  return new TransformStream({
+    transform(chunk, controller) {
+      const messages: SlcanMessage[] = [];
+      tokenizer.push(chunk, (token) => messages.push(parseToken(token)));
+      if (messages.length > 0) controller.enqueue(messages);
     },
   });
 }
@@ -196,12 +258,4 @@ export function slcanEncoderStream(): TransformStream<CanFrame, Uint8Array> {
       controller.enqueue(encoder.encode(encodeFrame(validated(frame))));
     },
   });
-}
-
-/** The `Sn` command index for a standard bit rate. */
-export function bitrateCommand(bitrate: number, s7 = 800_000): string {
-  const table = [10_000, 20_000, 50_000, 100_000, 125_000, 250_000, 500_000, s7, 1_000_000];
-  const index = table.indexOf(bitrate);
-  if (index < 0) throw new RangeError(`slcan adapters offer no preset for ${bitrate} bit/s`);
-  return `S${index}\r`;
 }

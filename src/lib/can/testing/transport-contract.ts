@@ -75,6 +75,20 @@ export function runTransportContract(name: string, create: () => Promise<Transpo
       await h.transport.close();
     });
 
+    it('takes a burst of writes without waiting for each, and puts every frame on the bus in order', async () => {
+      const h = await create();
+      collect(h.transport);
+      const writer = h.transport.toBus.getWriter();
+      const burst = Array.from({ length: 40 }, (_, i) => dataFrame(0x100 + i, [i, 0x0d]));
+      const writes = burst.map((frame) => writer.write(frame));
+      await h.settle();
+      await h.settle();
+      await Promise.all(writes);
+      expect(h.peerReceived).toEqual(burst);
+      writer.releaseLock();
+      await h.transport.close();
+    });
+
     it('closes on request: disconnected by the user, streams end, later writes fail', async () => {
       const h = await create();
       const { events, done } = collect(h.transport);
