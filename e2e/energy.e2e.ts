@@ -46,7 +46,7 @@ test('the guard sheds the lowest-priority load when a kettle and an oven overloa
     ],
   });
   await page.goto('/');
-  await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+  await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
 
   // The user ranks the loads: the kettle matters more than the oven (1 = switched off last).
   await page.getByRole('link', { name: 'Settings' }).click();
@@ -149,7 +149,7 @@ test.describe('in Rome', () => {
       ],
     });
     await page.goto('/');
-    await expect(page.getByTestId('link-status')).toHaveText('Connected: USB adapter (slcan)');
+    await expect(page.getByTestId('link-status')).toHaveText('Connected: CANable 2.0 Nakakiyo slcan');
 
     await page.getByRole('link', { name: 'Settings' }).click();
     await nameMeter(page, 3, 'Washing machine', 40, false);
