@@ -53,6 +53,8 @@ export interface FakeAdapterHandle {
   readonly controllerState: string;
   /** The relay of the simulated meter on `node` (undefined: no such meter). */
   relayOf(node: number): boolean | undefined;
+  /** What a meter's load draws from now on (the kettle is switched on), when its relay is closed. */
+  setDraw(node: number, draw: Draw): void;
 }
 
 declare global {
@@ -149,6 +151,7 @@ function install(config: FakeAdapterConfig): void {
       return adapter.controller.state;
     },
     relayOf: (node) => meters.get(node)?.core.relayOn,
+    setDraw: (node, draw) => meters.get(node)?.setLoad(constant(draw)),
   };
   window.__fakeAdapter = handle;
   window.__fakeSerial = handle;

@@ -16,7 +16,7 @@ import type { PriceError } from '../lib/tariff/errors';
 import type { FetchLike, PriceUnit } from '../lib/tariff/providers/common';
 import type { PriceSourceConfig } from '../lib/tariff/providers/sources';
 import { memoryPriceStore, openPriceStore, type PriceStore } from '../lib/tariff/price-store';
-import { PriceService, type PriceStatus } from '../lib/tariff/price-service';
+import { PriceService, type PriceStatus, type TariffSlot, tariffSlots } from '../lib/tariff/price-service';
 import type { PriceSlot } from '../lib/tariff/slot';
 import type { Tariff } from '../lib/tariff/tariff';
 import { localDateOf, localDayRange } from '../lib/tariff/zone';
@@ -168,6 +168,11 @@ export class PricesState {
   /** Cached spot prices of `[from, to)`. */
   async slots(from: number, to: number): Promise<PriceSlot[]> {
     return (await this.#service?.slots(from, to)) ?? [];
+  }
+
+  /** The tariff's slots over `[from, to)` with the market prices known: what the energy planner plans on. */
+  async tariffSlots(from: number, to: number): Promise<TariffSlot[]> {
+    return (await this.#service?.tariffSlots(from, to)) ?? tariffSlots(this.tariff, [], from, to);
   }
 
   /**

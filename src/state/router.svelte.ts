@@ -1,10 +1,11 @@
 /**
  * Which screen shows, in the URL's hash so that the back button, a bookmark and an installed
- * shortcut work: #/now, #/load/<uid>, #/quality, #/bill, #/settings, #/monitor.
+ * shortcut work: #/now, #/load/<uid>, #/energy, #/quality, #/bill, #/settings, #/monitor.
  */
 export type Route =
   | { readonly screen: 'now' }
   | { readonly screen: 'load'; readonly uid: string }
+  | { readonly screen: 'energy' }
   | { readonly screen: 'quality' }
   | { readonly screen: 'bill' }
   | { readonly screen: 'settings' }
@@ -17,6 +18,7 @@ export function parseRoute(hash: string): Route {
   switch (screen) {
     case 'load':
       return arg && /^[0-9a-f]{24}$/.test(arg) ? { screen: 'load', uid: arg } : { screen: 'now' };
+    case 'energy':
     case 'quality':
     case 'bill':
     case 'settings':

@@ -17,6 +17,7 @@ import { browserEstimate } from '../lib/store/retention';
 import { type HistoryDb, historyDbName, type MeterInfo, type MeterKind, openHistory } from '../lib/store/schema';
 import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import { AdapterState } from './adapter.svelte';
+import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
 import { PricesState } from './prices.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
@@ -65,6 +66,8 @@ export class BusSession {
   settings = $state.raw<SiteSettingsState | undefined>(undefined);
   /** The price service of the attached site, its status and today's costs. */
   prices = $state.raw<PricesState | undefined>(undefined);
+  /** The contracted-power guard and the planned runs (src/state/energy.svelte.ts). */
+  energy = $state.raw<EnergyState | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -180,6 +183,8 @@ export class BusSession {
     this.#userClosed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.energy?.stop();
+    this.energy = undefined;
     const aggregator = this.#aggregator;
     this.#aggregator = undefined;
     await aggregator?.stop();
@@ -290,9 +295,11 @@ export class BusSession {
     this.#db = db;
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
-    this.settings = await SiteSettingsState.load(historian);
-    this.prices = new PricesState(historian, this.settings);
-    void this.prices.start();
+    const settings = await SiteSettingsState.load(historian);
+    this.settings = settings;
+    const prices = new PricesState(historian, settings);
+    this.prices = prices;
+    void prices.start();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -334,6 +341,12 @@ export class BusSession {
     this.#every(FLUSH_MS, () => void historian.flush());
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
+    // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
+    const { EnergyState } = await import('./energy.svelte');
+    const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs, prices: (from, to) => prices.tariffSlots(from, to) });
+    if (this.#aggregator !== aggregator) return; // disconnected meanwhile
+    this.energy = energy;
+    energy.start();
   }
 
   #every(ms: number, fn: () => void): void {

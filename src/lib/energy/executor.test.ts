@@ -22,7 +22,7 @@ describe('plan execution', () => {
   it('waits, switches an uninterruptible programme on at its start and leaves it on', () => {
     const p = plan({ inputs: inputsAt(T0, cheapLate), loads: [washer], now: T0 });
     expect(p.loads[0]?.slots).toEqual([13, 14, 15]);
-    expect(planIntents(p, [washer], at(2))).toEqual([{ loadId: 'washer', on: false, reason: 'Washer waits for 03:15', expectedW: 1500 }]);
+    expect(planIntents(p, [washer], at(2))).toEqual([{ loadId: 'washer', on: false, reason: 'Washer waits for 03:15', expectedW: 1500, why: { kind: 'wait', from: at(13), to: at(16) } }]);
     expect(planIntents(p, [washer], at(13) + 60_000)[0]).toMatchObject({ on: true, reason: 'Washer planned 03:15–04:00' });
     // past its planned end the plan does not cut it: the appliance ends its programme
     expect(planIntents(p, [washer], at(17))[0]?.on).toBe(true);
@@ -62,6 +62,9 @@ describe('plan execution', () => {
     expect(reasons[0]).toBe('first plan');
     expect(reasons).toContain('the prices changed');
     expect(reasons).toContain('a new slot began');
+    // a programme that starts becomes a fixed run of the plan, and leaves it when done
+    expect(reasons).toContain('a programme started');
+    expect(reasons).toContain('a programme ended');
     // the cheap slots that arrived at 00:30 took the washer, and the later price jump did not move or stop it
     expect(washerStart).toBe(6 * 15);
     expect(washerOffAfterStart).toBe(false);

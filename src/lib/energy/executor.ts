@@ -7,6 +7,7 @@
  */
 import { SLOT_MS, slotStart } from '../tariff/slot';
 import { type DeferrableLoad, type LoadPlan, type Plan, plan, type PlanInputs, type SolverOptions, type StartedProgramme } from './planner';
+import type { PlanWhy } from './guard';
 import { profileDurationMs } from './profile';
 
 export interface RelayIntent {
@@ -16,6 +17,8 @@ export interface RelayIntent {
   readonly reason: string;
   /** Power the load will draw when on, W: the guard's room check. */
   readonly expectedW: number;
+  /** The same reason as data, for the screens. */
+  readonly why: PlanWhy;
 }
 
 const hhmm = (ms: number) => new Date(ms).toISOString().slice(11, 16);
@@ -24,19 +27,18 @@ function peakOf(load: DeferrableLoad): number {
   return Math.max(0, ...load.profile.map((s) => s.watts));
 }
 
-/** What the plan wants of each load's relay at `now`. */
+/** What the plan wants of each load's relay at `now`; a finished interruptible load is switched off. */
 export function planIntents(p: Plan, loads: readonly DeferrableLoad[], now: number, finished: ReadonlySet<string> = new Set()): RelayIntent[] {
-  const byId = new Map(loads.map((l) => [l.id, l]));
+  const byId = new Map(p.loads.map((l) => [l.loadId, l]));
   const intents: RelayIntent[] = [];
-  for (const lp of p.loads) {
-    const load = byId.get(lp.loadId);
-    if (!load) continue;
+  for (const load of loads) {
     const expectedW = peakOf(load);
     if (finished.has(load.id)) {
-      if (load.interruptible) intents.push({ loadId: load.id, on: false, reason: `${load.name ?? load.id} done`, expectedW });
+      if (load.interruptible) intents.push({ loadId: load.id, on: false, reason: `${load.name ?? load.id} done`, expectedW, why: { kind: 'done' } });
       continue;
     }
-    intents.push(intentFor(lp, load, now, expectedW));
+    const lp = byId.get(load.id);
+    if (lp) intents.push(intentFor(lp, load, now, expectedW));
   }
   return intents;
 }
@@ -44,16 +46,18 @@ export function planIntents(p: Plan, loads: readonly DeferrableLoad[], now: numb
 function intentFor(lp: LoadPlan, load: DeferrableLoad, now: number, expectedW: number): RelayIntent {
   const name = load.name ?? load.id;
   const first = lp.runs[0];
-  if (lp.status === 'unplaced' || !first) return { loadId: load.id, on: false, reason: `${name} waits: ${lp.reason ?? 'not planned'}`, expectedW };
+  if (lp.status === 'unplaced' || !first) return { loadId: load.id, on: false, reason: `${name} waits: ${lp.reason ?? 'not planned'}`, expectedW, why: { kind: 'unplaced', note: lp.reason ?? 'not planned' } };
   if (!load.interruptible) {
     // An uninterruptible programme is switched on once and left on: the appliance ends it.
-    if (lp.status === 'running' || now >= first.start) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(first.start)}–${hhmm(first.end)}`, expectedW };
-    return { loadId: load.id, on: false, reason: `${name} waits for ${hhmm(first.start)}`, expectedW };
+    if (lp.status === 'running' || now >= first.start) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(first.start)}–${hhmm(first.end)}`, expectedW, why: { kind: 'run', from: first.start, to: first.end } };
+    return { loadId: load.id, on: false, reason: `${name} waits for ${hhmm(first.start)}`, expectedW, why: { kind: 'wait', from: first.start, to: first.end } };
   }
   const run = lp.runs.find((r) => now >= r.start && now < r.end);
-  if (run) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(run.start)}–${hhmm(run.end)}`, expectedW };
+  if (run) return { loadId: load.id, on: true, reason: `${name} planned ${hhmm(run.start)}–${hhmm(run.end)}`, expectedW, why: { kind: 'run', from: run.start, to: run.end } };
   const next = lp.runs.find((r) => r.start > now);
-  return { loadId: load.id, on: false, reason: next ? `${name} pauses until ${hhmm(next.start)}` : `${name} past its planned runs`, expectedW };
+  return next
+    ? { loadId: load.id, on: false, reason: `${name} pauses until ${hhmm(next.start)}`, expectedW, why: { kind: 'pause', from: next.start, to: next.end } }
+    : { loadId: load.id, on: false, reason: `${name} past its planned runs`, expectedW, why: { kind: 'past' } };
 }
 
 export interface LoadReading {
@@ -90,6 +94,8 @@ export class PlanRunner {
   #loadsChanged = true;
   #plan: Plan | undefined;
   #inputs: PlanInputs | undefined;
+  /** The programmes the current plan knew as started. */
+  #startedKey = '';
   readonly #progress = new Map<string, Progress>();
   readonly #options: RunnerOptions;
 
@@ -129,12 +135,18 @@ export class PlanRunner {
     this.#track(now, readings);
     const finished = new Set([...this.#progress].filter(([, p]) => p.finished).map(([id]) => id));
     const active = this.#loads.filter((l) => !finished.has(l.id));
-    const because = this.#replanReason(now, inputs);
+    const started = this.started(now, readings);
+    const startedKey = started.map((s) => s.loadId).join(',');
+    // A programme that starts becomes a fixed run of the plan (it is never moved again); one that ends leaves it.
+    const before = new Set(this.#startedKey.split(',').filter(Boolean));
+    const progressed = startedKey === this.#startedKey ? undefined : started.some((s) => !before.has(s.loadId)) ? 'a programme started' : 'a programme ended';
+    const because = this.#replanReason(now, inputs) ?? progressed;
     if (because !== undefined) {
       const hint = this.#plan ? new Map(this.#plan.loads.filter((l) => l.status === 'planned').map((l) => [l.loadId, l.slots.map((t) => (this.#plan?.start ?? 0) + t * SLOT_MS)])) : undefined;
-      this.#plan = plan({ inputs, loads: active, started: this.started(now, readings), now, options: { ...this.#options.solver, ...(hint ? { hint } : {}) } });
+      this.#plan = plan({ inputs, loads: active, started, now, options: { ...this.#options.solver, ...(hint ? { hint } : {}) } });
       this.#inputs = inputs;
       this.#loadsChanged = false;
+      this.#startedKey = startedKey;
     }
     const current = this.#plan;
     if (!current) throw new Error('no plan');

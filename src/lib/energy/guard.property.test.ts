@@ -65,7 +65,8 @@ function run(input: SiteInput) {
   return { trace, free: freePowerW(connection), loads: input.loads };
 }
 
-describe('contracted-power guard, properties', () => {
+// Hundreds of random runs each: minutes of CPU on a busy machine, so no 5-second limit.
+describe('contracted-power guard, properties', { timeout: 120_000 }, () => {
   it('never trips the meter when the loads it may switch off would have been enough', () => {
     fc.assert(
       fc.property(siteArb, (input) => {

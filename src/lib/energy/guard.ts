@@ -85,6 +85,53 @@ export interface SiteSample {
 
 export type ActionReason = 'shed' | 'emergency-shed' | 'restore' | 'start' | 'stop' | 'override';
 
+/** Why a load on could not be shed. */
+export type LockReason = 'unmanaged' | 'silent' | 'unresponsive' | 'forced-on' | 'mid-cycle' | 'min-on';
+
+/** What a plan says of a load (the executor's reason, as data for the screens). */
+export interface PlanWhy {
+  readonly kind: 'run' | 'wait' | 'pause' | 'past' | 'done' | 'unplaced';
+  /** The run in question (run: now; wait, pause: the next one), ms. */
+  readonly from?: number;
+  readonly to?: number;
+  /** unplaced: the planner's reason. */
+  readonly note?: string;
+}
+
+/**
+ * The numbers behind a log entry, so that a screen can say it in its own language; `detail`
+ * says the same in English.
+ */
+export interface EntryFacts {
+  /** Measured import, W. */
+  readonly siteW?: number;
+  /** Import once the switches already sent have acted, W. */
+  readonly effectiveW?: number;
+  /** The threshold crossed or checked (shed above, restore below), W. */
+  readonly thresholdW?: number;
+  /** The load's power (shed) or expected power (restore, start), W. */
+  readonly loadW?: number;
+  /** Seconds to trip by the meter's curve at the measured import. */
+  readonly tripS?: number;
+  /** Emergency: loads shed together with this one. */
+  readonly others?: number;
+  /** Override: forced on or off, until when, by whom ('user', 'plan'…). */
+  readonly on?: boolean;
+  readonly until?: number;
+  readonly by?: string;
+  /** Start and stop: what the plan said. */
+  readonly plan?: PlanWhy;
+  /** cannot-shed: the loads that are on and why they stay. */
+  readonly locked?: readonly { readonly loadId: string; readonly why: LockReason; readonly leftS?: number }[];
+  /** no-ack, refused: seconds waited, seconds left alone; the meter's answer. */
+  readonly waitedS?: number;
+  readonly holdS?: number;
+  readonly answer?: string;
+  /** limit: the new contract and free power, W. */
+  readonly contractW?: number;
+  readonly freeW?: number;
+}
+
 export interface GuardAction {
   readonly at: number;
   readonly loadId: string;
@@ -92,13 +139,29 @@ export interface GuardAction {
   readonly reason: ActionReason;
   /** For people: why, with the numbers. */
   readonly detail: string;
+  readonly facts: EntryFacts;
 }
 
-export type NoticeKind = 'overload' | 'back-under' | 'cannot-shed' | 'no-ack' | 'external-switch' | 'override-set' | 'override-ended' | 'model-trip' | 'clock' | 'limit';
+export type NoticeKind = 'overload' | 'back-under' | 'cannot-shed' | 'no-ack' | 'refused' | 'external-switch' | 'override-set' | 'override-ended' | 'model-trip' | 'clock' | 'limit';
 
 export type GuardLogEntry =
   | ({ readonly kind: 'action' } & GuardAction)
-  | { readonly kind: NoticeKind; readonly at: number; readonly loadId?: string; readonly detail: string };
+  | { readonly kind: NoticeKind; readonly at: number; readonly loadId?: string; readonly detail: string; readonly facts: EntryFacts };
+
+/** One guarded load as the screens show it. */
+export interface GuardLoadStatus {
+  readonly loadId: string;
+  readonly managed: boolean;
+  /** Undefined until its meter has answered. */
+  readonly relayOn: boolean | undefined;
+  readonly powerW: number;
+  readonly inCycle: boolean;
+  /** A switch was sent and its effect not yet seen. */
+  readonly pending: boolean;
+  /** Left alone after a failed switch, until (ms). */
+  readonly unresponsiveUntil: number | undefined;
+  readonly wanted: { readonly on: boolean; readonly reason: string; readonly why?: PlanWhy } | undefined;
+}
 
 export type Zone = 'normal' | 'over' | 'tolerated' | 'critical';
 
@@ -117,7 +180,8 @@ export interface GuardStatus {
   readonly timeToTripS: number;
   readonly stress: readonly number[];
   readonly shed: readonly { readonly loadId: string; readonly since: number; readonly powerW: number }[];
-  readonly overrides: readonly { readonly loadId: string; readonly on: boolean; readonly until: number }[];
+  readonly overrides: readonly { readonly loadId: string; readonly on: boolean; readonly until: number; readonly reason: string }[];
+  readonly loads: readonly GuardLoadStatus[];
 }
 
 interface LoadState {
@@ -133,7 +197,7 @@ interface LoadState {
   strikes: number;
   lastRestoreAt: number;
   /** What a plan wants (undefined: leave the relay as the user left it). */
-  wanted: { on: boolean; reason: string; expectedW: number } | undefined;
+  wanted: { on: boolean; reason: string; expectedW: number; why: PlanWhy | undefined } | undefined;
   override: { on: boolean; until: number; reason: string; before: boolean | undefined } | undefined;
   /** A forced-on time ended on a load that was off before: switch it off once. */
   revertOff: boolean;
@@ -156,7 +220,8 @@ export class ContractGuard {
   #shedAboveW: number;
   #restoreBelowW: number;
   readonly #settings: GuardSettings;
-  readonly #s: Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>;
+  #s: Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>;
+  #shedding = true;
   readonly #loads = new Map<string, LoadState>();
   readonly #log: GuardLogEntry[] = [];
   #stress: number[];
@@ -234,7 +299,38 @@ export class ContractGuard {
     this.#freeW = free;
     this.#shedAboveW = shed;
     this.#restoreBelowW = restore;
-    this.#note('limit', at, `limit now ${fmtW(connection.contractW)} contracted, ${fmtW(free)} free`);
+    this.#note('limit', at, `limit now ${fmtW(connection.contractW)} contracted, ${fmtW(free)} free`, undefined, { contractW: connection.contractW, freeW: free });
+  }
+
+  /**
+   * Shedding off: the guard watches, logs overloads and still starts planned loads only when
+   * there is room, but switches nothing off to stay under the limit.
+   */
+  setShedding(enabled: boolean): void {
+    this.#shedding = enabled;
+  }
+
+  get shedding(): boolean {
+    return this.#shedding;
+  }
+
+  /** New timings from now on (the user changed them); what the guard knows of the loads stays. */
+  setTiming(timing: Partial<Pick<GuardSettings, 'confirmS' | 'stepS' | 'restoreAfterS' | 'maxBackoffS' | 'oscillationS' | 'ackTimeoutS' | 'unresponsiveS' | 'emergencyMarginS' | 'minShedW' | 'cycleEndS'>>): void {
+    const next = { ...this.#s };
+    for (const [key, value] of Object.entries(timing) as [keyof typeof next, number | undefined][]) {
+      if (value === undefined) continue;
+      if (!(value >= 0) || !Number.isFinite(value)) throw new Error(`${key} must be a finite number ≥ 0, got ${value}`);
+      next[key] = value;
+    }
+    this.#s = next;
+  }
+
+  get timing(): Readonly<Required<Omit<GuardSettings, 'connection' | 'shedAboveW' | 'restoreBelowW'>>> {
+    return this.#s;
+  }
+
+  get connection(): GridConnection {
+    return this.#connection;
   }
 
   removeLoad(id: string): void {
@@ -254,23 +350,66 @@ export class ContractGuard {
     load.override = { on, until, reason, before: load.override ? load.override.before : load.shed ? true : load.relayOn };
     load.revertOff = false;
     if (on) load.shed = undefined;
-    this.#note('override-set', at, `${this.#name(load)} forced ${on ? 'on' : 'off'} until ${new Date(until).toISOString()} (${reason})`, loadId);
+    this.#note('override-set', at, `${this.#name(load)} forced ${on ? 'on' : 'off'} until ${new Date(until).toISOString()} (${reason})`, loadId, { on, until, by: reason });
+  }
+
+  /**
+   * The user switched a load by hand (the caller sends the command): it stays so until `until`
+   * as an override, and the guard waits for the meter to confirm like for its own switches.
+   */
+  manual(loadId: string, on: boolean, until: number, at: number): void {
+    this.override(loadId, on, until, at, 'user');
+    this.sending(loadId, on, at);
+  }
+
+  /**
+   * A command forced by the user goes out to the meter now (after those before it to the same
+   * meter were answered): the guard waits for its effect and logs it.
+   */
+  sending(loadId: string, on: boolean, at: number): void {
+    const load = this.#require(loadId);
+    const until = load.override?.until;
+    const action: GuardAction = {
+      at,
+      loadId,
+      on,
+      reason: 'override',
+      detail: `${this.#name(load)} switched ${on ? 'on' : 'off'} by hand${until !== undefined ? `, kept so until ${new Date(until).toISOString()}` : ''}`,
+      facts: { on, by: 'user', loadW: load.powerW, ...(until !== undefined ? { until } : {}) },
+    };
+    this.#push({ kind: 'action', ...action });
+    load.pending = { on, at, powerBeforeW: load.powerW, expectedW: on ? this.#expectedW(load) : 0 };
+    this.#lastActionAt = Math.max(this.#lastActionAt, at);
+  }
+
+  /**
+   * The meter refused a switch, or did not answer it: the guard stops waiting for it, leaves the
+   * meter alone for a while (the next load is shed instead) and logs why.
+   */
+  refused(loadId: string, at: number, answer: string): void {
+    const load = this.#loads.get(loadId);
+    if (!load?.pending) return;
+    const on = load.pending.on;
+    if (!on) load.shed = undefined;
+    load.pending = undefined;
+    load.unresponsiveUntil = at + this.#s.unresponsiveS * 1000;
+    this.#note('refused', at, `${this.#name(load)} was not switched ${on ? 'on' : 'off'}: ${answer}; left alone for ${this.#s.unresponsiveS} s`, loadId, { on, answer, holdS: this.#s.unresponsiveS });
   }
 
   clearOverride(loadId: string, at: number): void {
     const load = this.#require(loadId);
     if (!load.override) return;
     load.override = undefined;
-    this.#note('override-ended', at, `${this.#name(load)} back to automatic`, loadId);
+    this.#note('override-ended', at, `${this.#name(load)} back to automatic`, loadId, { by: 'user' });
   }
 
   /**
    * A plan wants a load on or off (the plan executor calls this). Switching on waits for room
    * like a restore; switching off never cuts a non-interruptible load mid-cycle.
    */
-  want(loadId: string, on: boolean, reason: string, expectedW?: number): void {
+  want(loadId: string, on: boolean, reason: string, expectedW?: number, why?: PlanWhy): void {
     const load = this.#require(loadId);
-    load.wanted = { on, reason, expectedW: expectedW ?? load.config.ratedW ?? 0 };
+    load.wanted = { on, reason, expectedW: expectedW ?? load.config.ratedW ?? 0, why };
     if (!on) load.shed = undefined;
   }
 
@@ -282,7 +421,17 @@ export class ContractGuard {
   status(): GuardStatus {
     const at = this.#lastAt ?? 0;
     const shed = [...this.#loads.values()].filter((l) => l.shed).map((l) => ({ loadId: l.config.id, since: l.shed?.at ?? 0, powerW: l.shed?.powerW ?? 0 }));
-    const overrides = [...this.#loads.values()].flatMap((l) => (l.override ? [{ loadId: l.config.id, on: l.override.on, until: l.override.until }] : []));
+    const overrides = [...this.#loads.values()].flatMap((l) => (l.override ? [{ loadId: l.config.id, on: l.override.on, until: l.override.until, reason: l.override.reason }] : []));
+    const loads = [...this.#loads.values()].map((l) => ({
+      loadId: l.config.id,
+      managed: l.config.managed !== false,
+      relayOn: l.relayOn,
+      powerW: l.powerW,
+      inCycle: l.inCycle,
+      pending: l.pending !== undefined,
+      unresponsiveUntil: Number.isFinite(l.unresponsiveUntil) && l.unresponsiveUntil > at ? l.unresponsiveUntil : undefined,
+      wanted: l.wanted ? { on: l.wanted.on, reason: l.wanted.reason, ...(l.wanted.why ? { why: l.wanted.why } : {}) } : undefined,
+    }));
     return {
       at,
       siteW: this.#siteW,
@@ -295,6 +444,7 @@ export class ContractGuard {
       stress: [...this.#stress],
       shed,
       overrides,
+      loads,
     };
   }
 
@@ -302,7 +452,7 @@ export class ContractGuard {
   step(sample: SiteSample): GuardAction[] {
     const at = sample.at;
     if (this.#lastAt !== undefined && at < this.#lastAt) {
-      this.#note('clock', at, `measurement at ${new Date(at).toISOString()} is older than the last one; ignored`);
+      this.#note('clock', at, `measurement at ${new Date(at).toISOString()} is older than the last one; ignored`, undefined, {});
       return [];
     }
     const dtS = this.#lastAt === undefined ? 0 : (at - this.#lastAt) / 1000;
@@ -316,7 +466,7 @@ export class ContractGuard {
     this.#siteW = siteW;
     if (isTripped(this.#stress) && !this.#modelTripLogged) {
       this.#modelTripLogged = true;
-      this.#note('model-trip', at, `by the trip curve the meter should have tripped at ${fmtW(siteW)}; check the curve against the meter`);
+      this.#note('model-trip', at, `by the trip curve the meter should have tripped at ${fmtW(siteW)}; check the curve against the meter`, undefined, { siteW });
     }
     this.#expireOverrides(at);
 
@@ -325,8 +475,8 @@ export class ContractGuard {
       if (load.pending) effectiveW += load.pending.on ? load.pending.expectedW : -load.pending.powerBeforeW;
     }
     const actions: GuardAction[] = [];
-    const emit = (load: LoadState, on: boolean, reason: ActionReason, detail: string) => {
-      const action: GuardAction = { at, loadId: load.config.id, on, reason, detail };
+    const emit = (load: LoadState, on: boolean, reason: ActionReason, detail: string, facts: EntryFacts) => {
+      const action: GuardAction = { at, loadId: load.config.id, on, reason, detail, facts };
       actions.push(action);
       this.#push({ kind: 'action', ...action });
       const expectedW = on ? this.#expectedW(load) : 0;
@@ -350,14 +500,14 @@ export class ContractGuard {
       if (!this.#switchable(load, at)) continue;
       const minOk = this.#minTimeOk(load, at);
       if (load.override) {
-        if (load.relayOn !== load.override.on && minOk) emit(load, load.override.on, 'override', `${this.#name(load)} forced ${load.override.on ? 'on' : 'off'} by the ${load.override.reason}`);
+        if (load.relayOn !== load.override.on && minOk) emit(load, load.override.on, 'override', `${this.#name(load)} forced ${load.override.on ? 'on' : 'off'} by the ${load.override.reason}`, { on: load.override.on, until: load.override.until, by: load.override.reason });
       } else if (load.revertOff && load.relayOn === false) {
         load.revertOff = false;
       } else if (load.revertOff && minOk && (load.config.interruptible || !load.inCycle)) {
         load.revertOff = false;
-        emit(load, false, 'override', `${this.#name(load)} off again: its forced-on time is over`);
+        emit(load, false, 'override', `${this.#name(load)} off again: its forced-on time is over`, { on: false, by: 'end' });
       } else if (load.wanted && !load.wanted.on && load.relayOn && minOk && (load.config.interruptible || !load.inCycle)) {
-        emit(load, false, 'stop', `${this.#name(load)} off: ${load.wanted.reason}`);
+        emit(load, false, 'stop', `${this.#name(load)} off: ${load.wanted.reason}`, load.wanted.why ? { plan: load.wanted.why } : {});
       }
     }
 
@@ -367,7 +517,8 @@ export class ContractGuard {
       if (this.#overSince === undefined) {
         this.#overSince = at;
         this.#cannotShedLogged = false;
-        this.#note('overload', at, `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)}; trip in ${fmtS(timeToTripS(this.#connection, this.#stress, siteW))} at this power`);
+        const tripS = timeToTripS(this.#connection, this.#stress, siteW);
+        this.#note('overload', at, `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)}; trip in ${fmtS(tripS)} at this power`, undefined, { siteW, effectiveW, thresholdW: this.#shedAboveW, tripS });
       }
       this.#lastOverAt = at;
       const candidates = this.#shedCandidates(at);
@@ -382,19 +533,21 @@ export class ContractGuard {
       const tau = timeToTripS(this.#connection, this.#stress, siteW);
       const emergency = needed.length > 0 && tau <= needed.length * this.#s.stepS + this.#s.emergencyMarginS;
       const due = (at - this.#overSince) / 1000 >= this.#s.confirmS || emergency;
-      if (due && candidates.length === 0 && !this.#anyPendingOff() && !this.#cannotShedLogged) {
+      if (this.#shedding && due && candidates.length === 0 && !this.#anyPendingOff() && !this.#cannotShedLogged) {
         this.#cannotShedLogged = true;
-        this.#note('cannot-shed', at, `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)} and no load may be switched off: ${this.#whyLocked(at)}`);
+        const locked = this.#locks(at);
+        this.#note('cannot-shed', at, `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)} and no load may be switched off: ${this.#whyLocked(locked)}`, undefined, { siteW, effectiveW, thresholdW: this.#shedAboveW, locked });
       }
-      if (due && emergency) {
-        for (const load of needed) emit(load, false, 'emergency-shed', `import ${fmtW(siteW)} would trip the meter in ${fmtS(tau)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) off now with ${needed.length - 1} other(s)`);
-      } else if (due && needed[0] && (at - this.#lastShedAt) / 1000 >= this.#s.stepS && !this.#anyPendingOff()) {
+      // With shedding off the guard only watches: the overload is logged above, nothing is switched off.
+      if (this.#shedding && due && emergency) {
+        for (const load of needed) emit(load, false, 'emergency-shed', `import ${fmtW(siteW)} would trip the meter in ${fmtS(tau)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) off now with ${needed.length - 1} other(s)`, { siteW, effectiveW, thresholdW: this.#shedAboveW, loadW: load.powerW, tripS: tau, others: needed.length - 1 });
+      } else if (this.#shedding && due && needed[0] && (at - this.#lastShedAt) / 1000 >= this.#s.stepS && !this.#anyPendingOff()) {
         const load = needed[0];
-        emit(load, false, 'shed', `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) is the lowest priority that may go`);
+        emit(load, false, 'shed', `import ${fmtW(effectiveW)} above ${fmtW(this.#shedAboveW)}: ${this.#name(load)} (${fmtW(load.powerW)}, priority ${load.config.priority}) is the lowest priority that may go`, { siteW, effectiveW, thresholdW: this.#shedAboveW, loadW: load.powerW, tripS: tau });
       }
     } else if (this.#overSince !== undefined) {
       this.#overSince = undefined;
-      this.#note('back-under', at, `import ${fmtW(effectiveW)} back under ${fmtW(this.#shedAboveW)}`);
+      this.#note('back-under', at, `import ${fmtW(effectiveW)} back under ${fmtW(this.#shedAboveW)}`, undefined, { siteW, effectiveW, thresholdW: this.#shedAboveW });
     }
 
     // 3. Restore shed loads and start wanted ones, one at a time, when calm and there is room.
@@ -408,7 +561,8 @@ export class ContractGuard {
         if (effectiveW + expected > this.#restoreBelowW) continue;
         const reason: ActionReason = load.shed ? 'restore' : 'start';
         const why = reason === 'restore' ? 'restored' : `started (${load.wanted?.reason ?? 'plan'})`;
-        emit(load, true, reason, `${this.#name(load)} ${why}: ${fmtW(effectiveW)} + ${fmtW(expected)} fits under ${fmtW(this.#restoreBelowW)}`);
+        const plan = reason === 'start' ? load.wanted?.why : undefined;
+        emit(load, true, reason, `${this.#name(load)} ${why}: ${fmtW(effectiveW)} + ${fmtW(expected)} fits under ${fmtW(this.#restoreBelowW)}`, { siteW, effectiveW, thresholdW: this.#restoreBelowW, loadW: expected, ...(plan ? { plan } : {}) });
         break;
       }
     }
@@ -429,7 +583,7 @@ export class ContractGuard {
           load.lastSwitchAt = at;
           load.pending = undefined;
         } else if (at - load.pending.at > this.#s.ackTimeoutS * 1000) {
-          this.#note('no-ack', at, `${this.#name(load)} did not switch ${load.pending.on ? 'on' : 'off'} within ${this.#s.ackTimeoutS} s; left alone for ${this.#s.unresponsiveS} s`, load.config.id);
+          this.#note('no-ack', at, `${this.#name(load)} did not switch ${load.pending.on ? 'on' : 'off'} within ${this.#s.ackTimeoutS} s; left alone for ${this.#s.unresponsiveS} s`, load.config.id, { on: load.pending.on, waitedS: this.#s.ackTimeoutS, holdS: this.#s.unresponsiveS });
           if (!load.pending.on) load.shed = undefined;
           load.pending = undefined;
           load.unresponsiveUntil = at + this.#s.unresponsiveS * 1000;
@@ -441,7 +595,7 @@ export class ContractGuard {
         load.lastSwitchAt = at;
         if (s.relayOn && load.shed) load.shed = undefined; // someone put it back: respect that
         load.revertOff = false;
-        this.#note('external-switch', at, `${this.#name(load)} switched ${s.relayOn ? 'on' : 'off'} outside the guard`, load.config.id);
+        this.#note('external-switch', at, `${this.#name(load)} switched ${s.relayOn ? 'on' : 'off'} outside the guard`, load.config.id, { on: s.relayOn });
       }
       load.relayOn = s.relayOn;
       if (load.relayOn && load.shed && !load.pending) load.shed = undefined;
@@ -466,7 +620,7 @@ export class ContractGuard {
         if (!load.override.on && load.override.before === true && load.relayOn === false) load.shed = { at, powerW: load.lastOnW };
         if (load.override.on && load.override.before === false) load.revertOff = true;
         load.override = undefined;
-        this.#note('override-ended', at, `${this.#name(load)} back to automatic`, load.config.id);
+        this.#note('override-ended', at, `${this.#name(load)} back to automatic`, load.config.id, { by: 'time' });
       }
     }
   }
@@ -492,18 +646,31 @@ export class ContractGuard {
       .sort((a, b) => a.config.priority - b.config.priority || b.powerW - a.powerW);
   }
 
-  #whyLocked(at: number): string {
-    const reasons: string[] = [];
+  #locks(at: number): { loadId: string; why: LockReason; leftS?: number }[] {
+    const locks: { loadId: string; why: LockReason; leftS?: number }[] = [];
     for (const l of this.#loads.values()) {
       if (l.relayOn !== true || l.powerW < this.#s.minShedW) continue;
-      const name = this.#name(l);
-      if (l.config.managed === false) reasons.push(`${name} is not managed`);
-      else if (!l.seen) reasons.push(`${name}'s meter is silent`);
-      else if (at < l.unresponsiveUntil) reasons.push(`${name}'s meter did not switch`);
-      else if (l.override?.on) reasons.push(`${name} is forced on`);
-      else if (!l.config.interruptible && l.inCycle) reasons.push(`${name} is mid-cycle`);
-      else if (!this.#minTimeOk(l, at)) reasons.push(`${name} is within its minimum on time (${Math.ceil((l.config.minOnS ?? 0) - (at - l.lastSwitchAt) / 1000)} s left)`);
+      const loadId = l.config.id;
+      if (l.config.managed === false) locks.push({ loadId, why: 'unmanaged' });
+      else if (!l.seen) locks.push({ loadId, why: 'silent' });
+      else if (at < l.unresponsiveUntil) locks.push({ loadId, why: 'unresponsive' });
+      else if (l.override?.on) locks.push({ loadId, why: 'forced-on' });
+      else if (!l.config.interruptible && l.inCycle) locks.push({ loadId, why: 'mid-cycle' });
+      else if (!this.#minTimeOk(l, at)) locks.push({ loadId, why: 'min-on', leftS: Math.ceil((l.config.minOnS ?? 0) - (at - l.lastSwitchAt) / 1000) });
     }
+    return locks;
+  }
+
+  #whyLocked(locks: readonly { loadId: string; why: LockReason; leftS?: number }[]): string {
+    const says: Record<LockReason, (name: string, leftS?: number) => string> = {
+      unmanaged: (n) => `${n} is not managed`,
+      silent: (n) => `${n}'s meter is silent`,
+      unresponsive: (n) => `${n}'s meter did not switch`,
+      'forced-on': (n) => `${n} is forced on`,
+      'mid-cycle': (n) => `${n} is mid-cycle`,
+      'min-on': (n, left) => `${n} is within its minimum on time (${left ?? 0} s left)`,
+    };
+    const reasons = locks.map((l) => says[l.why](this.#name(this.#require(l.loadId)), l.leftS));
     return reasons.length ? reasons.join('; ') : 'nothing switchable is on';
   }
 
@@ -537,8 +704,8 @@ export class ContractGuard {
     return load.config.name ?? load.config.id;
   }
 
-  #note(kind: NoticeKind, at: number, detail: string, loadId?: string): void {
-    this.#push(loadId === undefined ? { kind, at, detail } : { kind, at, loadId, detail });
+  #note(kind: NoticeKind, at: number, detail: string, loadId: string | undefined, facts: EntryFacts): void {
+    this.#push(loadId === undefined ? { kind, at, detail, facts } : { kind, at, loadId, detail, facts });
   }
 
   #push(entry: GuardLogEntry): void {

@@ -97,7 +97,8 @@ const dayArb = fc
   });
 
 const stats = { checked: 0, combos: 0 };
-describe('planner, properties', () => {
+// Hundreds of random problems each: minutes of CPU on a busy machine, so no 5-second limit.
+describe('planner, properties', { timeout: 120_000 }, () => {
   it('finds the brute-force optimum on small problems, and says it is exact', () => {
     fc.assert(
       fc.property(smallArb, (s) => {

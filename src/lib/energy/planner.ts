@@ -117,6 +117,8 @@ export interface LoadPlan {
   /** Energy from the site's own production (solar, co-generator). */
   readonly ownWh: number;
   readonly reason?: string;
+  /** Why it is unplaced, as data for the screens. */
+  readonly reasonCode?: UnplacedCode;
 }
 
 export interface PlanOutcome {
@@ -1040,10 +1042,18 @@ function attribute(problem: Problem, placement: Placement): Map<string, { money:
   return shares;
 }
 
-function unplacedReason(problem: Problem, job: Job): string {
-  if (job.first + job.m > job.end) return 'its window is shorter than the programme (or ends beyond the known prices and forecast)';
+export type UnplacedCode = 'window' | 'crowded' | 'no-room';
+
+const UNPLACED_REASONS: Readonly<Record<UnplacedCode, string>> = {
+  window: 'its window is shorter than the programme (or ends beyond the known prices and forecast)',
+  crowded: 'no room under the import limit next to the other loads',
+  'no-room': 'no slot in its window has room under the import limit',
+};
+
+function unplacedCode(problem: Problem, job: Job): UnplacedCode {
+  if (job.first + job.m > job.end) return 'window';
   const alone = bestPlacement(stateWith(problem, []), job);
-  return alone.slots ? 'no room under the import limit next to the other loads' : 'no slot in its window has room under the import limit';
+  return alone.slots ? 'crowded' : 'no-room';
 }
 
 /** Plans the deferrable loads. */
@@ -1065,7 +1075,8 @@ export function plan(request: PlanRequest): Plan {
     const share = shares.get(job.load.id);
     const running = (request.started ?? []).some((x) => x.loadId === job.load.id);
     if (!s) {
-      loads.push({ loadId: job.load.id, status: 'unplaced', slots: [], runs: [], money: 0, energyWh: profileEnergyWh(job.load.profile), ownWh: 0, reason: unplacedReason(problem, job) });
+      const code = unplacedCode(problem, job);
+      loads.push({ loadId: job.load.id, status: 'unplaced', slots: [], runs: [], money: 0, energyWh: profileEnergyWh(job.load.profile), ownWh: 0, reason: UNPLACED_REASONS[code], reasonCode: code });
     } else {
       loads.push({ loadId: job.load.id, status: running ? 'running' : 'planned', slots: Array.from(s), runs: runsOf(inputs.start, s, job.avg), money: share?.money ?? 0, energyWh: share?.energyWh ?? 0, ownWh: share?.ownWh ?? 0 });
     }
