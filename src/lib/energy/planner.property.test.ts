@@ -119,6 +119,51 @@ describe('planner, properties', { timeout: 120_000 }, () => {
     expect(stats.combos / stats.checked).toBeGreaterThan(100);
   });
 
+  it('finds the optimum when a negative price lets a later load lower the bound (regression: seed 34208286)', () => {
+    // The bound summed the loads' best increments and stopped once the sum reached the best plan
+    // so far, as if the rest could not lower it; load0's increment at the negative price can.
+    const s: Small = {
+      n: 10,
+      price: [0, 0, 0, 0, -0.000019029273096483575, 0, 0, 0, 0, 0],
+      feedIn: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+      solarW: [0, 0, 1347, 723, 1890, 0, 0, 601, 1230, 0],
+      baseW: [0, 0, 0, 0, 141, 0, 0, 0, 0, 0],
+      limitW: 2008,
+      loads: [
+        { id: 'load0', profile: [{ minutes: 30, watts: 2609 }, { minutes: 15, watts: 1949 }], interruptible: true, strategy: 'cost', earliestStart: 1781051400000, latestEnd: 1781057700000 },
+        { id: 'load1', profile: [{ minutes: 10, watts: 1149 }, { minutes: 5, watts: 0 }], interruptible: false, strategy: 'cost', earliestStart: 1781049600000, latestEnd: 1781055000000 },
+      ],
+    };
+    const problem = buildProblem(requestOf(s));
+    const brute = bruteForce(problem);
+    const solved = solve(problem, exactOptions);
+    expect(solved.method).toBe('exact');
+    // both loads share the negative-price slot 4: load0's last chunk and load1
+    expect(solved.placement.map((p) => (p ? Array.from(p) : undefined))).toEqual([[2, 3, 4], [4]]);
+    expect(solved.objective).toBeCloseTo(brute.objective, 12);
+    expect(solved.lowerBound).toBeCloseTo(brute.objective, 12);
+  });
+
+  it('finds the brute-force optimum when prices go negative, tiny or large', () => {
+    // Negative prices make a load's increment negative: the bound must still hold.
+    const negativeArb = smallArb.chain((s) =>
+      fc.record({ scale: fc.constantFrom(1e-5, 1e-2, 1), sign: fc.array(fc.constantFrom(-1, 0, 1), { minLength: s.n, maxLength: s.n }) }).map(({ scale, sign }): Small => ({ ...s, price: s.price.map((p, t) => (sign[t] ?? 0) * Math.abs(p) * scale) })),
+    );
+    fc.assert(
+      fc.property(negativeArb, (s) => {
+        const problem = buildProblem(requestOf(s));
+        fc.pre(combinations(problem) <= 50_000);
+        const brute = bruteForce(problem);
+        const solved = solve(problem, exactOptions);
+        expect(solved.method).toBe('exact');
+        // The search prunes with a margin of 1e-9 (currency); an unplaced load's penalty (1e9)
+        // leaves the money a few ulps of 1e9.
+        expect(Math.abs(solved.objective - brute.objective)).toBeLessThanOrEqual(1e-8 + Math.abs(brute.objective) * 1e-12);
+      }),
+      { numRuns: 150 },
+    );
+  });
+
   it('is never worse than the naive cheapest-slots plan or than running now, on random days', () => {
     fc.assert(
       fc.property(dayArb, ({ inputs, loads, allCost }) => {

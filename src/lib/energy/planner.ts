@@ -828,13 +828,22 @@ function searchGroup(problem: Problem, group: readonly number[], start: Placemen
     }
     return best;
   };
+  const jobBound = (i: number): number => {
+    const job = jobs[i] as Job;
+    return Math.min(UNPLACED_PENALTY, job.interruptible ? bestChunks(state, job, true).cost : blockBound(i));
+  };
+  // A job's bound only grows as loads are placed (every increment's bound does), so its bound at
+  // the root is its floor. A negative price makes a floor negative: the jobs not yet summed may
+  // still lower the sum, and it may stop early only once their floors cannot bring it below bestJ.
+  const floorFrom = new Float64Array(jobs.length + 1);
+  for (let i = jobs.length - 1; i >= 0; i--) floorFrom[i] = (floorFrom[i + 1] ?? 0) + Math.min(0, jobBound(i));
   // Each remaining job's best increment given the placed ones: never more than it will add.
   const restBound = (depth: number): number => {
     let add = 0;
     for (let i = depth; i < jobs.length; i++) {
-      const job = jobs[i] as Job;
-      add += Math.min(UNPLACED_PENALTY, job.interruptible ? bestChunks(state, job, true).cost : blockBound(i));
-      if (add >= bestJ) break;
+      add += jobBound(i);
+      const floor = add + (floorFrom[i + 1] ?? 0);
+      if (floor >= bestJ) return floor;
     }
     return add;
   };
