@@ -75,9 +75,16 @@ function decodeValue(value: unknown): unknown {
   if (value && typeof value === 'object') {
     const o = value as Record<string, unknown>;
     if (typeof o.$typed === 'string' && typeof o.b64 === 'string') {
-      const Ctor = TYPED[o.$typed];
+      const Ctor = Object.hasOwn(TYPED, o.$typed) ? TYPED[o.$typed] : undefined;
       if (!Ctor) throw new BackupError(`unknown array type ${o.$typed}`);
-      const bytes = fromBase64(o.b64);
+      let bytes: Uint8Array;
+      try {
+        bytes = fromBase64(o.b64);
+      } catch {
+        throw new BackupError(`a ${o.$typed} is not base64`);
+      }
+      const size = (Ctor as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+      if (bytes.length % size !== 0) throw new BackupError(`a ${o.$typed} of ${bytes.length} bytes is not whole ${size}-byte elements`);
       return new Ctor(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
     }
     if (typeof o.$number === 'string') return Number(o.$number);
@@ -211,22 +218,53 @@ export async function readBackup(bytes: Uint8Array, passphrase?: string): Promis
   const first = lines[0];
   const last = lines.at(-1);
   if (!first || !last || lines.length < 2) throw new BackupError('the backup is empty or cut short');
-  const header = parseJson(first, 1) as BackupHeader;
-  if (header.format !== BACKUP_FORMAT) throw new BackupError('this is not a Wattwall backup');
-  if (header.version > BACKUP_VERSION) throw new BackupError(`backup version ${header.version} is newer than this app reads (${BACKUP_VERSION}); update the app`);
-  if (header.schema > HISTORY_SCHEMA_VERSION) throw new BackupError(`the backup's history schema ${header.schema} is newer than this app's`);
-  const end = parseJson(last, lines.length) as { end?: boolean; rows?: number; sha256?: string };
-  if (end.end !== true) throw new BackupError('the backup is cut short: its closing line is missing');
+  const header = checkedHeader(parseJson(first, 1));
+  const end = parseJson(last, lines.length) as { end?: boolean; rows?: number; sha256?: string } | null;
+  if (!isObject(end) || end.end !== true) throw new BackupError('the backup is cut short: its closing line is missing');
   const hash = sha256.create();
   for (const l of lines.slice(0, -1)) hash.update(new TextEncoder().encode(`${l}\n`));
   if (bytesToHex(hash.digest()) !== end.sha256) throw new BackupError('the backup is damaged: its checksum does not match');
   if (end.rows !== lines.length - 2) throw new BackupError(`the backup says ${String(end.rows)} rows but holds ${lines.length - 2}`);
   const rows = lines.slice(1, -1).map((l, k) => {
-    const row = parseJson(l, k + 2) as { s?: string; v?: unknown; k?: unknown };
+    const row = parseJson(l, k + 2) as { s?: string; v?: unknown; k?: unknown } | null;
+    if (!isObject(row)) throw new BackupError(`line ${k + 2} of the backup is not a row`);
     if (!STORE_NAMES.includes(row.s as StoreName)) throw new BackupError(`line ${k + 2}: unknown store ${String(row.s)}`);
-    return { store: row.s as StoreName, value: decodeValue(row.v), ...(row.k === undefined ? {} : { key: decodeValue(row.k) as IDBValidKey }) };
+    try {
+      return { store: row.s as StoreName, value: decodeValue(row.v), ...(row.k === undefined ? {} : { key: decodeValue(row.k) as IDBValidKey }) };
+    } catch (error) {
+      if (error instanceof BackupError) throw new BackupError(`line ${k + 2}: ${error.message}`);
+      throw error;
+    }
   });
   return { header, rows };
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+
+/**
+ * The header, every field checked: a restore installs its secrets after it has replaced the
+ * history, so a site key or counter that cannot be used must stop it here, before anything changes.
+ */
+function checkedHeader(value: unknown): BackupHeader {
+  if (!isObject(value) || value.format !== BACKUP_FORMAT) throw new BackupError('this is not a Wattwall backup');
+  const { version, schema, createdAt, site, secrets } = value;
+  if (!Number.isInteger(version) || (version as number) < 1) throw new BackupError(`the backup's version ${String(version)} is not a version number`);
+  if ((version as number) > BACKUP_VERSION) throw new BackupError(`backup version ${String(version)} is newer than this app reads (${BACKUP_VERSION}); update the app`);
+  if (!Number.isInteger(schema) || (schema as number) < 1) throw new BackupError(`the backup's history schema ${String(schema)} is not a schema number`);
+  if ((schema as number) > HISTORY_SCHEMA_VERSION) throw new BackupError(`the backup's history schema ${String(schema)} is newer than this app's`);
+  if (typeof createdAt !== 'string') throw new BackupError('the backup does not say when it was made');
+  if (typeof site !== 'string' || !/^[\w.-]{1,64}$/.test(site)) throw new BackupError('the backup does not name its site');
+  if (secrets !== null) {
+    if (!isObject(secrets)) throw new BackupError('the backup\'s site secrets are not readable');
+    if (typeof secrets.siteKeyHex !== 'string' || !/^[0-9a-fA-F]{64}$/.test(secrets.siteKeyHex)) throw new BackupError('the backup does not hold a valid site key');
+    if (secrets.senderReservedEnd !== undefined && !isU32(secrets.senderReservedEnd)) throw new BackupError('the backup\'s freshness counter is not a u32');
+    if (!isObject(secrets.meterFv) || !Object.values(secrets.meterFv).every(isU32)) throw new BackupError('the backup\'s meters\' freshness values are not u32s');
+  }
+  return value as unknown as BackupHeader;
 }
 
 function parseJson(text: string, lineNumber: number): unknown {
