@@ -58,11 +58,16 @@ export interface ViewerCredential {
   readonly keyHex: string;
 }
 
-/** JSON with object keys sorted at every level: the same bytes whoever encodes it. */
+/**
+ * JSON with object keys sorted at every level: the same bytes whoever encodes it. Keys whose value
+ * is undefined are left out, as JSON.stringify leaves them out: a message and its wire form (what
+ * the receiver parses) have one canonical text.
+ */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
   if (value && typeof value === 'object') {
     return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
       .sort()
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
@@ -103,7 +108,8 @@ export function pairingCode(c: ViewerCredential): string {
 
 export function readPairingCode(code: string): ViewerCredential {
   const [prefix, site, viewer, keyHex] = code.trim().split(':');
-  if (prefix !== PAIRING_PREFIX || !site || !viewer || !keyHex || !/^[0-9a-f]{16}$/.test(viewer) || !/^[0-9a-f]{64}$/.test(keyHex)) {
+  // The site becomes a topic level: the same characters as topicLevel() allows.
+  if (prefix !== PAIRING_PREFIX || !site || !viewer || !keyHex || !/^[A-Za-z0-9._~-]{1,64}$/.test(site) || !/^[0-9a-f]{16}$/.test(viewer) || !/^[0-9a-f]{64}$/.test(keyHex)) {
     throw new RemoteMessageError('this is not a Wattwall pairing code (wwv1:site:viewer:key)');
   }
   return { site, viewer, keyHex };

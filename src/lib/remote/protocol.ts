@@ -9,12 +9,15 @@
  *   <prefix>/<site>/meter/<uid>/live       retained  LiveReading
  *   <prefix>/<site>/meter/<uid>/slot       QoS 1     SlotMessage (idempotent: the slot's value so far)
  *   <prefix>/<site>/event                  QoS 1     EventMessage (idempotent by uid and seq)
- *   <prefix>/<site>/rpc/<viewer>/req|res   QoS 1     history queries from a viewer, and answers
+ *   <prefix>/<site>/rpc/<viewer>/req|res   QoS 1     history queries from a viewer, and the site's signed answers
  *   <prefix>/<site>/cmd/<viewer>           QoS 1     SignedCommand
  *   <prefix>/<site>/cmd/<viewer>/result    QoS 1     SignedResult
  */
 
 export const REMOTE_PROTOCOL = 1;
+/** PBKDF2 rounds a site may ask of a viewer's PIN (the bounds the site's settings accept). */
+export const MIN_PIN_ITERATIONS = 1000;
+export const MAX_PIN_ITERATIONS = 10_000_000;
 
 export class RemoteMessageError extends Error {
   override readonly name = 'RemoteMessageError';
@@ -165,7 +168,8 @@ export interface EventMessage {
 
 type Shape = Record<string, 'number' | 'string' | 'boolean' | 'number|null' | 'object|null'>;
 
-function parseJson(payload: Uint8Array | string): unknown {
+/** A payload's JSON; throws RemoteMessageError when it is not JSON. */
+export function parseJson(payload: Uint8Array | string): unknown {
   const text = typeof payload === 'string' ? payload : new TextDecoder('utf-8', { fatal: false }).decode(payload);
   try {
     return JSON.parse(text);
@@ -195,7 +199,12 @@ function check<T>(value: unknown, shape: Shape, what: string): T {
 export function readAnnouncement(payload: Uint8Array | string): SiteAnnouncement {
   const a = check<SiteAnnouncement>(parseJson(payload), { protocol: 'number', site: 'string', name: 'string', at: 'number', contractedPowerW: 'number', currency: 'string', pin: 'object|null' }, 'the site announcement');
   if (a.protocol > REMOTE_PROTOCOL) throw new RemoteMessageError(`the site speaks remote protocol ${a.protocol}; this app knows ${REMOTE_PROTOCOL}: update it`);
-  if (a.pin) check(a.pin, { saltHex: 'string', iterations: 'number' }, 'the site announcement’s PIN');
+  if (a.pin) {
+    check(a.pin, { saltHex: 'string', iterations: 'number' }, 'the site announcement’s PIN');
+    // The viewer runs PBKDF2 with these: a bad salt would throw, a huge count would hang it.
+    if (!/^(?:[0-9a-fA-F]{2}){8,64}$/.test(a.pin.saltHex)) throw new RemoteMessageError('the site announcement’s PIN salt is not 8 to 64 bytes of hex');
+    if (!Number.isInteger(a.pin.iterations) || a.pin.iterations < MIN_PIN_ITERATIONS || a.pin.iterations > MAX_PIN_ITERATIONS) throw new RemoteMessageError(`the site announcement’s PIN rounds are not ${MIN_PIN_ITERATIONS} to ${MAX_PIN_ITERATIONS}`);
+  }
   return a;
 }
 

@@ -14,7 +14,7 @@ import type { BrokerClient, BrokerStatus } from './broker';
 import { signResult, verifyCommand, type ViewerCredential } from './command-auth';
 import { discoveryMessages } from './home-assistant';
 import { encode, type EventMessage, type LiveReading, REMOTE_PROTOCOL, type RemoteMeterInfo, type SiteAnnouncement, type SlotMessage, type Topics } from './protocol';
-import { type RpcCall, type RpcResponse, seriesToJson, verifyRequest } from './rpc';
+import { type RpcCall, type RpcResponse, seriesToJson, signResponse, verifyRequest } from './rpc';
 
 /** What the publisher needs of the site: the app's state and history behind a small surface. */
 export interface PublishedSite {
@@ -268,7 +268,8 @@ export class Publisher {
     } catch (error) {
       response = { id, ok: false, error: errorMessage(error) };
     }
-    this.#publish(this.#site.topics.rpcResponse(viewer), encode(response), 1);
+    const credential = this.#site.viewers().get(viewer);
+    if (credential) this.#publish(this.#site.topics.rpcResponse(viewer), encode(signResponse(credential, response)), 1);
   }
 
   #publish(topic: string, payload: string, qos: 0 | 1, retain = false): void {

@@ -7,8 +7,8 @@
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
-import type { Series } from '../store/queries';
-import type { EventRow, Resolution, RollupQuantity } from '../store/schema';
+import type { Series, SlotEnergy } from '../store/queries';
+import { type EventRow, type Resolution, RESOLUTIONS, ROLLUP_QUANTITIES, type RollupQuantity } from '../store/schema';
 import { canonicalJson, type ViewerCredential } from './command-auth';
 import { RemoteMessageError } from './protocol';
 
@@ -16,6 +16,9 @@ export type RpcCall =
   | { readonly method: 'series'; readonly params: { readonly uid: string; readonly quantity: RollupQuantity; readonly from: number; readonly to: number; readonly resolution?: Resolution } }
   | { readonly method: 'slots'; readonly params: { readonly uids: readonly string[]; readonly from: number; readonly to: number } }
   | { readonly method: 'events'; readonly params: { readonly from: number; readonly to: number; readonly uid?: string } };
+
+/** More meters than any site has: a request for more is refused rather than read. */
+export const MAX_RPC_UIDS = 256;
 
 export interface RpcRequest {
   readonly id: string;
@@ -25,6 +28,9 @@ export interface RpcRequest {
 }
 
 export type RpcResponse = { readonly id: string; readonly ok: true; readonly result: unknown } | { readonly id: string; readonly ok: false; readonly error: string };
+
+/** An answer as it travels: signed by the site with the viewer's key, so no one else can answer for it. */
+export type SignedRpcResponse = RpcResponse & { readonly mac: string };
 
 /** Series as JSON: plain arrays. */
 export interface SeriesJson {
@@ -45,7 +51,53 @@ export function seriesFromJson(j: SeriesJson): Series {
   return { uid: j.uid, quantity: j.quantity, resolution: j.resolution, t: Float64Array.from(j.t), mean: Float32Array.from(j.mean), min: Float32Array.from(j.min), max: Float32Array.from(j.max) };
 }
 
-const macOf = (keyHex: string, id: string, viewer: string, call: RpcCall) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson({ id, viewer, call }))));
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const numbers = (v: unknown): v is number[] => Array.isArray(v) && v.every(isFiniteNumber);
+
+/** A series answer, checked: four arrays of numbers of one length, a known quantity and resolution. */
+export function readSeriesJson(value: unknown): SeriesJson {
+  if (!isRecord(value) || typeof value.uid !== 'string') throw new RemoteMessageError('the series answer is not a series');
+  if (!(ROLLUP_QUANTITIES as readonly unknown[]).includes(value.quantity) || !(RESOLUTIONS as readonly unknown[]).includes(value.resolution)) throw new RemoteMessageError('the series answer has an unknown quantity or resolution');
+  const { t, mean, min, max } = value;
+  if (!numbers(t) || !numbers(mean) || !numbers(min) || !numbers(max) || mean.length !== t.length || min.length !== t.length || max.length !== t.length) throw new RemoteMessageError('the series answer’s columns are not numbers of one length');
+  return value as unknown as SeriesJson;
+}
+
+/** A slots answer, checked. */
+export function readSlotsJson(value: unknown): SlotEnergy[] {
+  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && typeof s.meterId === 'string' && isFiniteNumber(s.start) && isFiniteNumber(s.importMwh) && isFiniteNumber(s.exportMwh))) throw new RemoteMessageError('the slots answer is not a list of slots');
+  return value as SlotEnergy[];
+}
+
+/** An events answer, checked. */
+export function readEventsJson(value: unknown): EventRow[] {
+  const kinds: readonly unknown[] = ['dip', 'swell', 'interruption'];
+  if (!Array.isArray(value) || !value.every((e) => isRecord(e) && typeof e.uid === 'string' && isFiniteNumber(e.seq) && kinds.includes(e.kind) && isFiniteNumber(e.start) && isFiniteNumber(e.durationMs) && isFiniteNumber(e.extremeV))) throw new RemoteMessageError('the events answer is not a list of events');
+  return value as EventRow[];
+}
+
+const hmacHex = (keyHex: string, value: unknown) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson(value))));
+const macOf = (keyHex: string, id: string, viewer: string, call: RpcCall) => hmacHex(keyHex, { id, viewer, call });
+/** The answer's MAC covers the viewer too, so an answer cannot be replayed to another viewer. */
+const responseMac = (credential: ViewerCredential, r: RpcResponse) => hmacHex(credential.keyHex, r.ok ? { id: r.id, viewer: credential.viewer, ok: true, result: r.result } : { id: r.id, viewer: credential.viewer, ok: false, error: r.error });
+
+/** The site's side: signs an answer for the viewer that asked. */
+export function signResponse(credential: ViewerCredential, response: RpcResponse): SignedRpcResponse {
+  return { ...response, mac: responseMac(credential, response) };
+}
+
+/**
+ * The viewer's side: an answer from the broker, checked; throws RemoteMessageError when it is not
+ * an answer or not the site's (anyone on the broker can publish on the answer topic).
+ */
+export function readRpcResponse(payload: unknown, credential: ViewerCredential): RpcResponse {
+  if (!isRecord(payload) || typeof payload.id !== 'string' || typeof payload.ok !== 'boolean' || typeof payload.mac !== 'string') throw new RemoteMessageError('not a history answer');
+  if (!payload.ok && typeof payload.error !== 'string') throw new RemoteMessageError('a failed history answer without its error');
+  const response: RpcResponse = payload.ok ? { id: payload.id, ok: true, result: payload.result } : { id: payload.id, ok: false, error: payload.error as string };
+  if (responseMac(credential, response) !== payload.mac) throw new RemoteMessageError('a history answer that is not the site’s: its signature does not verify');
+  return response;
+}
 
 export function signRequest(credential: ViewerCredential, id: string, call: RpcCall): RpcRequest {
   return { id, viewer: credential.viewer, call, mac: macOf(credential.keyHex, id, credential.viewer, call) };
@@ -59,11 +111,11 @@ export function verifyRequest(payload: unknown, viewers: ReadonlyMap<string, Vie
   if (!credential) throw new RemoteMessageError(`viewer ${r.viewer} is not paired with this site`);
   if (macOf(credential.keyHex, r.id, r.viewer, r.call as RpcCall) !== r.mac) throw new RemoteMessageError('the request’s signature does not verify');
   const c = r.call as RpcCall;
-  const p = c.params as unknown as Record<string, unknown>;
-  const num = (k: string) => typeof p[k] === 'number' && Number.isFinite(p[k]);
-  if (!p || !num('from') || !num('to')) throw new RemoteMessageError('a history request needs from and to');
-  if (c.method === 'series' && (typeof p.uid !== 'string' || typeof p.quantity !== 'string')) throw new RemoteMessageError('a series request needs uid and quantity');
-  if (c.method === 'slots' && !Array.isArray(p.uids)) throw new RemoteMessageError('a slots request needs uids');
+  const p = c.params as unknown;
+  if (!isRecord(p) || !isFiniteNumber(p.from) || !isFiniteNumber(p.to)) throw new RemoteMessageError('a history request needs from and to');
+  if (c.method === 'series' && (typeof p.uid !== 'string' || !(ROLLUP_QUANTITIES as readonly unknown[]).includes(p.quantity) || !(p.resolution === undefined || (RESOLUTIONS as readonly unknown[]).includes(p.resolution)))) throw new RemoteMessageError('a series request needs a uid, a known quantity and, if any, a known resolution');
+  if (c.method === 'slots' && !(Array.isArray(p.uids) && p.uids.length <= MAX_RPC_UIDS && p.uids.every((u) => typeof u === 'string'))) throw new RemoteMessageError(`a slots request needs uids (at most ${MAX_RPC_UIDS})`);
+  if (c.method === 'events' && !(p.uid === undefined || typeof p.uid === 'string')) throw new RemoteMessageError('an events request’s uid must be a string');
   if (c.method !== 'series' && c.method !== 'slots' && c.method !== 'events') throw new RemoteMessageError(`unknown method ${String((c as { method?: unknown }).method)}`);
   return r as RpcRequest;
 }

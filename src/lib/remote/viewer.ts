@@ -7,8 +7,8 @@ import type { Series, SlotEnergy } from '../store/queries';
 import type { EventRow } from '../store/schema';
 import type { BrokerClient } from './broker';
 import { type CommandResult, type RemoteAction, signCommand, type ViewerCredential, verifyResult } from './command-auth';
-import { type EventMessage, type LiveReading, readAnnouncement, readEventMessage, readLive, readMeterInfo, readSlot, RemoteMessageError, type RemoteMeterInfo, type SiteAnnouncement, Topics } from './protocol';
-import { type RpcCall, type RpcResponse, type SeriesJson, seriesFromJson, signRequest } from './rpc';
+import { type EventMessage, type LiveReading, parseJson, readAnnouncement, readEventMessage, readLive, readMeterInfo, readSlot, RemoteMessageError, type RemoteMeterInfo, type SiteAnnouncement, Topics } from './protocol';
+import { type RpcCall, type RpcResponse, readEventsJson, readRpcResponse, readSeriesJson, readSlotsJson, seriesFromJson, signRequest } from './rpc';
 
 export interface ViewerEvents {
   sites?(sites: ReadonlyMap<string, SiteAnnouncement>): void;
@@ -119,15 +119,15 @@ export class RemoteViewer {
   }
 
   async series(params: Extract<RpcCall, { method: 'series' }>['params']): Promise<Series> {
-    return seriesFromJson((await this.#call({ method: 'series', params })) as SeriesJson);
+    return seriesFromJson(readSeriesJson(await this.#call({ method: 'series', params })));
   }
 
   async slots(uids: readonly string[], from: number, to: number): Promise<SlotEnergy[]> {
-    return (await this.#call({ method: 'slots', params: { uids, from, to } })) as SlotEnergy[];
+    return readSlotsJson(await this.#call({ method: 'slots', params: { uids, from, to } }));
   }
 
   async events(from: number, to: number, uid?: string): Promise<EventRow[]> {
-    return (await this.#call({ method: 'events', params: { from, to, ...(uid ? { uid } : {}) } })) as EventRow[];
+    return readEventsJson(await this.#call({ method: 'events', params: { from, to, ...(uid ? { uid } : {}) } }));
   }
 
   /** Sends a signed command and waits for the site's signed answer. */
@@ -221,7 +221,9 @@ export class RemoteViewer {
           break;
         }
         case 'rpc-response': {
-          const r = JSON.parse(new TextDecoder().decode(payload)) as RpcResponse;
+          const credential = this.#credential;
+          if (!credential) break;
+          const r = readRpcResponse(parseJson(payload), credential);
           const pending = this.#pending.get(r.id);
           if (!pending) break;
           clearTimeout(pending.timer);
@@ -231,7 +233,7 @@ export class RemoteViewer {
         }
         case 'command-result': {
           const credential = this.#credential;
-          const result = credential ? verifyResult(credential, JSON.parse(new TextDecoder().decode(payload))) : undefined;
+          const result = credential ? verifyResult(credential, parseJson(payload)) : undefined;
           if (!result) break; // not the site's answer
           const pending = this.#commands.get(result.seq);
           if (!pending) break;
