@@ -28,13 +28,23 @@ function explain(status: number, body: unknown): ForecastError | undefined {
   return new ForecastError('api', `Forecast.Solar: ${text}`);
 }
 
+/** The longest forecast an answer may span: the paid tiers reach a week; beyond is garbage (and slots to compute). */
+const MAX_SPAN_MS = 14 * 86_400_000;
+const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?$/;
+
 /** Timestamps: ISO with an offset (time=utc or time=iso8601), or local "YYYY-MM-DD HH:MM:SS" in the answer's time zone. */
 function instant(key: string, timeZone: string | undefined): number {
   if (/[zZ]|[+-]\d{2}:?\d{2}$/.test(key)) {
     const ms = Date.parse(key);
     if (Number.isFinite(ms)) return ms;
-  } else if (timeZone) {
-    return localToUtc(key, timeZone);
+  } else if (timeZone && LOCAL_TIME.test(key)) {
+    let ms = Number.NaN;
+    try {
+      ms = localToUtc(key, timeZone);
+    } catch {
+      throw new ForecastError('malformed', `Forecast.Solar: the time zone ${timeZone} is not one this browser knows`);
+    }
+    if (Number.isFinite(ms)) return ms;
   }
   throw new ForecastError('malformed', `Forecast.Solar: cannot read the time ${key}`);
 }
@@ -56,6 +66,7 @@ export function parseForecastSolar(body: unknown): PowerSlot[] {
   if (points.length < 2) return [];
   const first = points[0]?.t ?? 0;
   const last = points.at(-1)?.t ?? 0;
+  if (last - first > MAX_SPAN_MS) throw new ForecastError('malformed', `Forecast.Solar: the answer spans ${Math.round((last - first) / 86_400_000)} days, more than a forecast does`);
   // Integral of the piecewise-linear power from the first point to x, Wh·(ms/h) units kept in W·ms.
   const integral = (x: number): number => {
     let sum = 0;

@@ -10,6 +10,9 @@ import { fetchJson, type FetchLike, ForecastError, isRecord } from './fetch';
 import { sunPosition } from './position';
 import { pvPowerW, type SolarSite, validateSite } from './pv-model';
 
+/** Times outside 2000–2100 are garbage, not a forecast. */
+const MIN_INSTANT = Date.UTC(2000, 0, 1);
+const MAX_INSTANT = Date.UTC(2100, 0, 1);
 const VARIABLES = ['shortwave_radiation', 'direct_normal_irradiance', 'diffuse_radiation', 'temperature_2m'] as const;
 
 export function openMeteoUrl(site: SolarSite, forecastDays = 3, base = 'https://api.open-meteo.com/v1/forecast'): string {
@@ -45,9 +48,12 @@ export function parseOpenMeteo(body: unknown, site: SolarSite): PowerSlot[] {
   }
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
   const out: PowerSlot[] = [];
+  let previous = -Infinity;
   for (let i = 0; i < time.length; i++) {
     const end = (time[i] as number) * 1000;
-    if (end % SLOT_MS !== 0) throw new ForecastError('malformed', `Open-Meteo: time ${new Date(end).toISOString()} is not on the 15-minute grid`);
+    if (!Number.isSafeInteger(end) || end < MIN_INSTANT || end > MAX_INSTANT || end % SLOT_MS !== 0) throw new ForecastError('malformed', `Open-Meteo: time ${String(time[i])} is not on the 15-minute grid`);
+    if (!(end > previous)) throw new ForecastError('malformed', `Open-Meteo: the times are not in increasing order at ${String(time[i])}`);
+    previous = end;
     const ghi = num(series.shortwave_radiation?.[i]);
     const dni = num(series.direct_normal_irradiance?.[i]);
     const dhi = num(series.diffuse_radiation?.[i]);
