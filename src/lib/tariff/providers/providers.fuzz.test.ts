@@ -129,4 +129,49 @@ describe('parsers under fuzzing', () => {
     const csv = fc.array(fc.tuple(cell, cell), { maxLength: 12 }).map((rows) => ['start;price', ...rows.map(([a, b]) => `${a};${b}`)].join('\n'));
     fc.assert(fc.property(csv, (text) => void typed(() => parsePriceFile(text, { unit: 'currency/MWh', timeZone: 'Europe/Rome' }))), RUNS);
   });
+
+  it('Octopus and Nord Pool: well-formed answers give exactly their prices, spread over the grid', () => {
+    // Octopus quotes half hours in p/kWh, Nord Pool quarter hours (or hours) in currency/MWh.
+    const priced = (stepMs: number) => fc.uniqueArray(fc.integer({ min: 0, max: 100 }), { minLength: 1, maxLength: 30 }).chain((ks) => fc.tuple(fc.constant(ks), fc.array(fc.integer({ min: -20000, max: 200000 }), { minLength: ks.length, maxLength: ks.length }))).map(([ks, cents]) => ks.map((k, i) => ({ start: T0 + k * stepMs, end: T0 + (k + 1) * stepMs, value: (cents[i] ?? 0) / 100 })));
+    const spread = (rows: { start: number; end: number; value: number }[], perKwh: (v: number) => number) =>
+      rows.flatMap((r) => Array.from({ length: (r.end - r.start) / SLOT_MS }, (_, q) => ({ start: r.start + q * SLOT_MS, end: r.start + (q + 1) * SLOT_MS, price: quantisePrice(perKwh(r.value)) }))).sort((a, b) => a.start - b.start);
+    const iso = (ms: number) => new Date(ms).toISOString();
+    fc.assert(
+      fc.property(priced(30 * 60_000), fc.constantFrom('excluded' as const, 'included' as const), (rows, vat) => {
+        const field = vat === 'included' ? 'value_inc_vat' : 'value_exc_vat';
+        const body = { count: rows.length, next: null, results: rows.map((r) => ({ [field]: r.value, valid_from: iso(r.start), valid_to: iso(r.end) })) };
+        expect(typed(() => parseOctopusPage(body, vat))).toEqual(spread(rows, (v) => v / 100));
+      }),
+      RUNS,
+    );
+    fc.assert(
+      fc.property(fc.constantFrom(SLOT_MS, 4 * SLOT_MS).chain(priced), (rows) => {
+        const body = { currency: 'EUR', multiAreaEntries: rows.map((r) => ({ deliveryStart: iso(r.start), deliveryEnd: iso(r.end), entryPerArea: { SE3: r.value } })) };
+        expect(typed(() => parseNordPool(body, 'SE3', 'EUR'))).toEqual(spread(rows, (v) => v / 1000));
+      }),
+      RUNS,
+    );
+  });
+
+  it('files: slots written as CSV (any separator, epoch or ISO times) or JSON read back exactly', () => {
+    const slots = fc.uniqueArray(slotIndex, { minLength: 2, maxLength: 40 }).chain((ks) => fc.tuple(fc.constant([...ks].sort((a, b) => a - b)), fc.array(fc.integer({ min: -5000, max: 90000 }), { minLength: ks.length, maxLength: ks.length })));
+    const layout = fc.record({ sep: fc.constantFrom(',', ';', '\t'), time: fc.constantFrom('iso', 's', 'ms'), withEnd: fc.boolean(), json: fc.boolean() });
+    fc.assert(
+      fc.property(slots, layout, ([ks, milli], { sep, time, withEnd, json }) => {
+        const at = (k: number) => T0 + k * SLOT_MS;
+        const stamp = (ms: number) => (time === 'iso' ? new Date(ms).toISOString() : time === 's' ? String(ms / 1000) : String(ms));
+        const price = (i: number) => (milli[i] ?? 0) / 1000;
+        const text = json
+          ? JSON.stringify(ks.map((k, i) => ({ start: stamp(at(k)), ...(withEnd ? { end: stamp(at(k + 1)) } : {}), price: price(i) })))
+          : [['start', ...(withEnd ? ['end'] : []), 'price'].join(sep), ...ks.map((k, i) => [stamp(at(k)), ...(withEnd ? [stamp(at(k + 1))] : []), String(price(i))].join(sep))].join('\n');
+        // Without an end column each price lasts the file's step: the smallest gap between starts.
+        const step = withEnd ? 1 : Math.min(...ks.slice(1).map((k, i) => k - (ks[i] ?? 0)));
+        const expected = ks.flatMap((k, i) => Array.from({ length: step }, (_, q) => ({ start: at(k + q), end: at(k + q + 1), price: quantisePrice(price(i)) })));
+        const slotsRead = typed(() => parsePriceFile(text, { unit: 'currency/kWh', timeZone: 'Europe/Rome' }));
+        // a step over a day is no price interval: the file is refused, whole
+        expect(slotsRead).toEqual(step > 96 ? undefined : expected);
+      }),
+      RUNS,
+    );
+  });
 });
