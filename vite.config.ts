@@ -1,10 +1,23 @@
 import { defineConfig } from 'vite';
 import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { VitePWA } from 'vite-plugin-pwa';
+import { cspText } from './scripts/csp.js';
 
 export default defineConfig({
   plugins: [
     svelte(),
+    {
+      // The built app carries its Content Security Policy (scripts/csp.ts); the dev server injects
+      // its styles inline for hot reload, so it goes without.
+      name: 'wattwall-csp',
+      apply: 'build',
+      transformIndexHtml: (html) => {
+        const charset = '<meta charset="UTF-8" />';
+        if (!html.includes(charset)) throw new Error('index.html: the CSP goes right after <meta charset="UTF-8" />, which is missing');
+        // Before every script and stylesheet, so the policy covers them all.
+        return html.replace(charset, `${charset}\n    <meta http-equiv="Content-Security-Policy" content="${cspText()}" />`);
+      },
+    },
     VitePWA({
       // A live bus session and unsaved settings must never be reloaded under the user's feet:
       // a new version waits until the user accepts the prompt.
