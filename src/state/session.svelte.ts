@@ -109,6 +109,16 @@ export class BusSession {
     );
   }
 
+  /**
+   * Every verified meter has given a reading (or missed a poll, so its absence is real): until
+   * then, in the first poll cycle, a balance without a grid meter leaves out meters still to answer.
+   */
+  get siteComplete(): boolean {
+    const aggregator = this.#aggregator;
+    if (!aggregator) return false;
+    return aggregator.meters.every((node) => this.meters.has(node) || (aggregator.pollStats(node)?.missed ?? 0) > 0);
+  }
+
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
     if (!(await this.#lock(false))) return;
@@ -367,7 +377,9 @@ export class BusSession {
   #update(reading: SnapshotReading): void {
     this.#updateTile(reading);
     const settings = this.settings?.value;
-    if (settings) this.#alarmMonitor.gridPower(this.site.grid, settings.contractedPowerW, Date.now());
+    // Half a site is no alarm: the kettle's reading before the PV's in the first cycle is not an overload.
+    const site = this.site;
+    if (settings && (site.gridMeasured || this.siteComplete)) this.#alarmMonitor.gridPower(site.grid, settings.contractedPowerW, Date.now());
   }
 
   #updateTile(reading: SnapshotReading): void {
