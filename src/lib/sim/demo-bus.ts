@@ -46,7 +46,9 @@ export class DemoBus {
       if (!meter) throw new Error(`scenario script names meter ${event.nodeId}, which is not on the bus`);
       this.scheduler.at(event.atSeconds * 1e9, () => meter.setLoad(event.load));
     }
-    this.pacer = new RealTimePacer(this.scheduler, { speed: options.speed ?? 1 });
+    // Slices of 10 ms: catching up after the page's own busy moments (its start, a chart drawn)
+    // stays in short tasks, so the demo never makes the screen unresponsive.
+    this.pacer = new RealTimePacer(this.scheduler, { speed: options.speed ?? 1, maxSliceMs: 10 });
   }
 
   get port() {

@@ -393,6 +393,35 @@ describe('RealTimePacer', () => {
     expect(scheduler.now).toBe(900e6);
   });
 
+  it('with maxSliceMs, catches up in slices of that much, one task each, and arrives all the same', () => {
+    const clock = new FakeWallClock();
+    const scheduler = new EventScheduler();
+    const slices: number[] = [];
+    let last = 0;
+    const pacer = new RealTimePacer(scheduler, {
+      tickMs: 5,
+      maxSliceMs: 10,
+      now: clock.now,
+      setTimer: (callback, delayMs) =>
+        clock.setTimer(() => {
+          callback();
+          slices.push(scheduler.now - last);
+          last = scheduler.now;
+        }, delayMs),
+      clearTimer: clock.clearTimer,
+    });
+    pacer.start();
+    clock.freeze(900);
+    clock.advance(0);
+    expect(scheduler.now).toBe(900e6);
+    expect(slices.length).toBeGreaterThanOrEqual(90);
+    expect(Math.max(...slices)).toBe(10e6);
+    // caught up: back to ticks every 5 ms
+    clock.advance(5);
+    expect(scheduler.now).toBe(905e6);
+    expect(() => new RealTimePacer(scheduler, { maxSliceMs: 0 })).toThrow(RangeError);
+  });
+
   it('keeps ticking when an event handler throws', () => {
     const clock = new FakeWallClock();
     const scheduler = new EventScheduler();

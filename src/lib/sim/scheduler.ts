@@ -203,6 +203,12 @@ export interface RealTimePacerOptions {
    * This also bounds the work of one tick to maxLagMs × speed of virtual time.
    */
   maxLagMs?: number;
+  /**
+   * Most wall-clock time one tick advances, in milliseconds; a tick that is further behind
+   * continues in the next task at once, so catching up never blocks the page's thread for long
+   * (a browser counts every task over 50 ms against the page's responsiveness). Default: no limit.
+   */
+  maxSliceMs?: number;
   /** Wall clock in milliseconds. Default performance.now(). */
   now?: () => number;
   /** setTimeout-like. */
@@ -220,6 +226,7 @@ export class RealTimePacer {
   readonly #scheduler: EventScheduler;
   readonly #tickMs: number;
   readonly #maxLagMs: number;
+  readonly #maxSliceMs: number;
   readonly #wallNowMs: () => number;
   readonly #setTimer: (callback: () => void, delayMs: number) => unknown;
   readonly #clearTimer: (handle: unknown) => void;
@@ -236,6 +243,8 @@ export class RealTimePacer {
     this.#speed = checkedSpeed(options.speed ?? 1);
     this.#tickMs = options.tickMs ?? 5;
     this.#maxLagMs = options.maxLagMs ?? 1000;
+    this.#maxSliceMs = options.maxSliceMs ?? Infinity;
+    if (!(this.#maxSliceMs > 0)) throw new RangeError(`maxSliceMs ${this.#maxSliceMs} is not positive`);
     if (!(this.#tickMs >= 0)) throw new RangeError(`tickMs ${this.#tickMs} is negative`);
     if (!(this.#maxLagMs > 0)) throw new RangeError(`maxLagMs ${this.#maxLagMs} is not positive`);
     this.#wallNowMs = options.now ?? (() => performance.now());
@@ -255,7 +264,7 @@ export class RealTimePacer {
   set speed(speed: number) {
     const checked = checkedSpeed(speed);
     try {
-      if (this.#running) this.#catchUp();
+      if (this.#running) this.#catchUp(false);
     } finally {
       this.#speed = checked;
       this.#anchor();
@@ -283,18 +292,23 @@ export class RealTimePacer {
     this.#virtualAnchorNs = this.#scheduler.now;
   }
 
-  #scheduleTick(): void {
-    this.#timer = this.#setTimer(() => this.#tick(), this.#tickMs);
+  #scheduleTick(delayMs = this.#tickMs): void {
+    this.#timer = this.#setTimer(() => this.#tick(), delayMs);
   }
 
   #tick(): void {
     if (!this.#running) return;
     // Schedule first so an error thrown by an event handler cannot stop the pacer.
     this.#scheduleTick();
-    this.#catchUp();
+    if (this.#catchUp()) {
+      // Still behind after a slice: go on in the next task, without the tick's pause.
+      this.#clearTimer(this.#timer);
+      this.#scheduleTick(0);
+    }
   }
 
-  #catchUp(): void {
+  /** Advances toward the wall clock; true when a slice limit left it behind. */
+  #catchUp(sliced = true): boolean {
     const wallMs = this.#wallNowMs();
     const gapMs = wallMs - this.#lastCatchUpWallMs;
     this.#lastCatchUpWallMs = wallMs;
@@ -302,10 +316,13 @@ export class RealTimePacer {
     if (gapMs > this.#maxLagMs) this.#wallAnchorMs += gapMs - this.#maxLagMs;
     const targetNs = this.#virtualAnchorNs + (wallMs - this.#wallAnchorMs) * 1e6 * this.#speed;
     if (targetNs > this.#scheduler.now) {
-      this.#scheduler.advanceTo(targetNs);
+      const limitNs = sliced ? this.#scheduler.now + this.#maxSliceMs * 1e6 * this.#speed : Infinity;
+      this.#scheduler.advanceTo(Math.min(targetNs, limitNs));
+      return targetNs > limitNs;
     } else {
       // Someone advanced the scheduler by hand beyond the wall clock: carry on from there.
       this.#anchor();
+      return false;
     }
   }
 }
