@@ -5,7 +5,7 @@
  * same paths the form's fields carry.
  */
 import { type BandSchedule, ITALIAN_F123, SINGLE_BAND } from './bands';
-import { ENTSOE_ZONES } from './providers/entsoe';
+import { ENTSOE_ZONES } from './providers/entsoe-zones';
 import { OCTOPUS_REGIONS } from './providers/octopus';
 import type { PriceProviderId, PriceSourceConfig } from './providers/sources';
 import type { BandedPrice, FeedIn, Tariff } from './tariff';

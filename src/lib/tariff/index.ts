@@ -67,7 +67,7 @@ export type { FetchLike, PriceUnit } from './providers/common';
 export type { FileImportOptions } from './providers/file';
 export type { PriceProvider } from './providers/provider';
 export { ENERGY_CHARTS_ZONES } from './providers/energy-charts';
-export { ENTSOE_ZONES } from './providers/entsoe';
+export { ENTSOE_ZONES } from './providers/entsoe-zones';
 export { AWATTAR_COUNTRIES } from './providers/awattar';
 export { OCTOPUS_REGIONS } from './providers/octopus';
 export { NORD_POOL_AREAS, NORD_POOL_CURRENCIES } from './providers/nord-pool';

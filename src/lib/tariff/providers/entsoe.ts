@@ -11,42 +11,13 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PriceError } from '../errors';
 import { type PriceSlot, SLOT_MS } from '../slot';
 import { isRecord, malformed, parseIsoInstant, readText, request, toPerKwh, toSlots } from './common';
+import { ENTSOE_NAME, entsoeLabel } from './entsoe-zones';
 import { EU_DAY_AHEAD_PUBLICATION, type PriceProvider, type ProviderContext } from './provider';
 
-const NAME = 'ENTSO-E';
+const NAME = ENTSOE_NAME;
 export const ENTSOE_URL = 'https://web-api.tp.entsoe.eu/api';
 
-/** Bidding zones and their EIC codes (the in_Domain and out_Domain of A44), the Italian ones included. */
-export const ENTSOE_ZONES: Readonly<Record<string, string>> = {
-  AT: '10YAT-APG------L',
-  BE: '10YBE----------2',
-  CH: '10YCH-SWISSGRIDZ',
-  CZ: '10YCZ-CEPS-----N',
-  'DE-LU': '10Y1001A1001A82H',
-  DK1: '10YDK-1--------W',
-  DK2: '10YDK-2--------M',
-  EE: '10Y1001A1001A39I',
-  ES: '10YES-REE------0',
-  FI: '10YFI-1--------U',
-  FR: '10YFR-RTE------C',
-  'IT-North': '10Y1001A1001A73I',
-  'IT-Centre-North': '10Y1001A1001A70O',
-  'IT-Centre-South': '10Y1001A1001A71M',
-  'IT-South': '10Y1001A1001A788',
-  'IT-Calabria': '10Y1001C--00096J',
-  'IT-Sicily': '10Y1001A1001A75E',
-  'IT-Sardinia': '10Y1001A1001A74G',
-  LT: '10YLT-1001A0008Q',
-  LV: '10YLV-1001A00074',
-  NL: '10YNL----------L',
-  NO1: '10YNO-1--------2',
-  NO2: '10YNO-2--------T',
-  PL: '10YPL-AREA-----S',
-  PT: '10YPT-REN------W',
-  SE3: '10Y1001A1001A46L',
-  SE4: '10Y1001A1001A47J',
-  SI: '10YSI-ELES-----O',
-};
+export { ENTSOE_ZONES } from './entsoe-zones';
 
 /** ENTSO-E acknowledges every refusal with reason 999; only its text tells "no data yet" from a bad request. */
 const NO_MATCHING_DATA = /no matching data/i;
@@ -183,9 +154,8 @@ export function parseEntsoe(xml: string, from?: number, to?: number): PriceSlot[
 }
 
 export function entsoeProvider(options: EntsoeOptions, context: ProviderContext): PriceProvider {
-  const zone = Object.entries(ENTSOE_ZONES).find(([, eic]) => eic === options.eic)?.[0] ?? options.eic;
   return {
-    label: `${NAME} (${zone})`,
+    label: entsoeLabel(options.eic),
     sourceKey: `entsoe:${options.eic}`,
     currency: 'EUR',
     publication: EU_DAY_AHEAD_PUBLICATION,

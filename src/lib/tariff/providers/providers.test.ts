@@ -373,6 +373,19 @@ describe('source settings', () => {
     expect(createProvider({ provider: 'nord-pool', area: 'SE3', currency: 'SEK' }, { fetch })?.currency).toBe('SEK');
     expect(createProvider({ provider: 'file', currency: 'EUR' }, { fetch })).toBeUndefined();
   });
+
+  it('makes ENTSO-E’s adapter before its XML reader is loaded: the same provider, fetching the same', async () => {
+    const config = { provider: 'entsoe' as const, token: 'tok', eic: '10Y1001A1001A73I', proxyUrl: 'http://localhost:8080/entsoe' };
+    const fetch = fakeFetch(() => textResponse(fixture('entsoe-a44-it-north.xml')));
+    const lazy = createProvider(config, { fetch });
+    const direct = entsoeProvider(config, { fetch });
+    const { fetchRange: _l, ...lazyFields } = lazy ?? direct;
+    const { fetchRange: _d, ...directFields } = direct;
+    expect(lazy).toBeDefined();
+    expect(lazyFields).toEqual(directFields);
+    expect(await lazy?.fetchRange(T0, T0 + 4 * SLOT_MS)).toEqual(await direct.fetchRange(T0, T0 + 4 * SLOT_MS));
+    expect(fetch.requests.map((r) => r.url.split('?')[0])).toEqual(['http://localhost:8080/entsoe', 'http://localhost:8080/entsoe']);
+  });
 });
 
 describe('every HTTP provider on empty days, DST days, HTTP errors and garbage', () => {

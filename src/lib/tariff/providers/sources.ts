@@ -2,11 +2,11 @@
  * Where spot prices come from: plain, serialisable settings (stored with the other settings and
  * edited on the settings screen), their validation, and the adapter each one makes.
  */
-import type { PriceProvider, ProviderContext } from './provider';
+import { EU_DAY_AHEAD_PUBLICATION, type PriceProvider, type ProviderContext } from './provider';
 import { Issues, type Validated } from '../validation';
 import { AWATTAR_COUNTRIES, awattarProvider } from './awattar';
 import { ENERGY_CHARTS_ZONES, energyChartsProvider } from './energy-charts';
-import { entsoeProvider } from './entsoe';
+import { entsoeLabel } from './entsoe-zones';
 import { NORD_POOL_CURRENCIES, nordPoolProvider } from './nord-pool';
 import { OCTOPUS_REGIONS, octopusProvider } from './octopus';
 import { tibberProvider } from './tibber';
@@ -85,9 +85,28 @@ export function createProvider(config: PriceSourceConfig, context: ProviderConte
     case 'octopus-agile': return octopusProvider(config, context);
     case 'nord-pool': return nordPoolProvider(config.area, config.currency, context);
     case 'tibber': return tibberProvider(config, context);
-    case 'entsoe': return entsoeProvider(config, context);
+    case 'entsoe': return lazyEntsoe(config, context);
     case 'file': return undefined;
   }
+}
+
+/**
+ * ENTSO-E's adapter, its XML reader (fast-xml-parser, a fifth of the first screen's JavaScript)
+ * loaded at the first fetch: the same provider, only its code comes later.
+ */
+function lazyEntsoe(config: Extract<PriceSourceConfig, { provider: 'entsoe' }>, context: ProviderContext): PriceProvider {
+  let real: Promise<PriceProvider> | undefined;
+  return {
+    label: entsoeLabel(config.eic),
+    sourceKey: `entsoe:${config.eic}`,
+    currency: 'EUR',
+    publication: EU_DAY_AHEAD_PUBLICATION,
+    history: true,
+    async fetchRange(from, to, signal) {
+      real ??= import('./entsoe').then((m) => m.entsoeProvider(config, context));
+      return (await real).fetchRange(from, to, signal);
+    },
+  };
 }
 
 /** The currency a source's prices are in. */
