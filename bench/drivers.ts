@@ -46,7 +46,7 @@ async function countFrames(transport: CanTransport, count: number): Promise<void
 }
 
 /** A serial port whose device has every byte ready at once. */
-function readyPort(chunks: Uint8Array[]): SerialPortLike {
+export function readyPort(chunks: Uint8Array[]): SerialPortLike {
   let readable: ReadableStream<Uint8Array> | null = null;
   let writable: WritableStream<Uint8Array> | null = null;
   return {
@@ -75,7 +75,7 @@ function readyPort(chunks: Uint8Array[]): SerialPortLike {
 }
 
 /** A CDC-ACM device whose bulk IN endpoint has every byte ready. */
-function readyCdcDevice(chunks: Uint8Array[]): UsbDeviceLike {
+export function readyCdcDevice(chunks: Uint8Array[]): UsbDeviceLike {
   let index = 0;
   const pending: ((error: unknown) => void)[] = [];
   const ok = { status: 'ok' as const, bytesWritten: 0 };
@@ -127,7 +127,7 @@ function readyCdcDevice(chunks: Uint8Array[]): UsbDeviceLike {
 }
 
 /** A candleLight whose bulk IN endpoint has every frame ready (stamped), for the driver alone. */
-function readyGsDevice(frames: Uint8Array[]): UsbDeviceLike {
+export function readyGsDevice(frames: Uint8Array[]): UsbDeviceLike {
   let index = 0;
   const pending: ((error: unknown) => void)[] = [];
   const ok = { status: 'ok' as const, bytesWritten: 0 };

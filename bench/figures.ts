@@ -1,6 +1,6 @@
 /** Collects benchmark figures and writes docs/figures.json and docs/figures.md. */
 import { writeFileSync } from 'node:fs';
-import { cpus, platform, release, totalmem } from 'node:os';
+import { cpus, loadavg, platform, release, totalmem } from 'node:os';
 
 export interface Figure {
   value: number;
@@ -25,7 +25,8 @@ export class Figures {
 
   machine(): string {
     const cpu = cpus()[0]?.model ?? 'unknown CPU';
-    return `${cpu} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}`;
+    // The load average tells whether other work shared the cores (timing figures and Lighthouse's scores move with it).
+    return `${cpu} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, ${platform()} ${release()}, Node ${process.version}, load average ${loadavg()[0]?.toFixed(1)}`;
   }
 
   /** Every figure comes from this run: nothing stale survives in the files. */
