@@ -187,7 +187,7 @@ export class Publisher {
       for (const meter of this.#site.meters()) {
         await this.#broker.publish(t.meterInfo(meter.uid), encode(meter), { qos: 1, retain: true });
         if (this.#options.homeAssistant) {
-          for (const d of discoveryMessages(t, meter, { prefix: this.#options.homeAssistant.prefix, siteName: this.#site.name() })) await this.#broker.publish(d.topic, d.payload, { qos: 1, retain: true });
+          for (const d of discoveryMessages(t, meter, { prefix: this.#options.homeAssistant.prefix, siteName: this.#site.name(), currency: settings.currency })) await this.#broker.publish(d.topic, d.payload, { qos: 1, retain: true });
         }
       }
       this.#update({ lastPublishAt: this.#site.now(), error: undefined });
