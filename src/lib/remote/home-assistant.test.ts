@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { discoveryMessages } from './home-assistant';
-import { Topics } from './protocol';
+import { type RemoteMeterInfo, Topics } from './protocol';
 
 const topics = new Topics('wattwall', 'site1');
-const oven = { uid: '575753494d00000000000003', node: 3, name: 'Oven', kind: 'load' as const, priority: 40, gridPoint: false };
-const pv = { ...oven, uid: '575753494d0000000000000a', node: 10, name: 'PV', kind: 'generator' as const };
+const oven: RemoteMeterInfo = { uid: '575753494d00000000000003', node: 3, name: 'Oven', kind: 'load' as const, priority: 40, gridPoint: false };
+const pv: RemoteMeterInfo = { ...oven, uid: '575753494d0000000000000a', node: 10, name: 'PV', kind: 'generator' as const };
 
 type Config = Record<string, unknown> & { device: Record<string, unknown> };
-const configs = (meter: typeof oven, currency?: string) =>
+const configs = (meter: RemoteMeterInfo, currency?: string) =>
   discoveryMessages(topics, meter, { siteName: 'Home', ...(currency ? { currency } : {}) }).map((m) => ({ topic: m.topic, config: JSON.parse(m.payload) as Config }));
 
 // Units Home Assistant accepts for each device class (its sensor documentation).
