@@ -6,6 +6,7 @@
  */
 import { expect, type Locator, type Page, test } from '@playwright/test';
 import { type Mosquitto, startMosquitto } from '../src/lib/remote/testing/mosquitto';
+import { noAxeViolations } from './fixtures';
 
 let broker: Mosquitto;
 test.beforeAll(async () => {
@@ -90,6 +91,7 @@ test('a viewer in another browser sees the site’s figures, switches a load, an
   expect(await viewer.getByRole('article').evaluateAll((tiles) => tiles.map((t) => t.getAttribute('aria-label')))).toEqual(siteNames);
   await expect(viewer.getByRole('article', { name: LOAD }).getByTestId('power')).toHaveText(/W$/);
   await sameEnergy(site, viewer);
+  await noAxeViolations(viewer, 'the remote view of Now');
 
   // A switch from the viewer: a signed command the site checks, then the CAN command to the meter.
   const remoteTile = viewer.getByRole('article', { name: LOAD });
