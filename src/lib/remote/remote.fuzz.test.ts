@@ -8,8 +8,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ROLLUP_QUANTITIES } from '../store/schema';
 import { canonicalJson, issueViewer, pairingCode, readPairingCode, signCommand, signResult, verifyCommand, verifyResult, type ViewerCredential } from './command-auth';
-import { encode, type EventMessage, type LiveReading, MAX_PIN_ITERATIONS, parseJson, readAnnouncement, readEventMessage, readLive, readMeterInfo, readSlot, RemoteMessageError, type RemoteMeterInfo, type SiteAnnouncement, type SlotMessage, Topics } from './protocol';
-import { readEventsJson, readRpcResponse, readSeriesJson, readSlotsJson, type RpcCall, signRequest, signResponse, verifyRequest } from './rpc';
+import { encode, type EventMessage, type LiveReading, MAX_PIN_ITERATIONS, parseJson, readAnnouncement, readCost, readEventMessage, readLive, readMeterInfo, readRemoteSettings, readSlot, RemoteMessageError, type RemoteMeterInfo, type SiteAnnouncement, type SlotMessage, Topics } from './protocol';
+import { readEventsJson, readPricesJson, readSeriesJson, readSlotsJson, type RpcCall, signRequest, signResponse, verifyRequest, verifyResponse } from './rpc';
 
 const RUNS = { numRuns: 500 };
 const bytes = (n: number) => new Uint8Array(n).map((_, i) => (i * 37 + 11) & 0xff);
@@ -49,7 +49,7 @@ const liveArb: fc.Arbitrary<LiveReading> = fc.record({ at: finite, watts: finite
 const slotArb: fc.Arbitrary<SlotMessage> = fc.record({ uid: fc.string(), start: fc.integer({ min: 0, max: 3e6 }).map((i) => i * 900_000), importMwh: fc.nat(), exportMwh: fc.nat() });
 const eventArb: fc.Arbitrary<EventMessage> = fc.record({ uid: fc.string(), seq: fc.nat(), kind: fc.constantFrom('dip', 'swell', 'interruption'), start: finite, durationMs: finite, extremeV: finite });
 
-const readers = [readAnnouncement, readMeterInfo, readLive, readSlot, readEventMessage] as const;
+const readers = [readAnnouncement, readMeterInfo, readLive, readSlot, readEventMessage, readRemoteSettings, readCost] as const;
 
 describe('remote messages under fuzzing', () => {
   it('every payload reader reads or refuses any bytes with a RemoteMessageError', () => {
@@ -72,6 +72,11 @@ describe('remote messages under fuzzing', () => {
       }),
       RUNS,
     );
+    // The site settings carry a whole tariff: any JSON in its place is refused, never thrown past.
+    const nearSettings = fc.record({ contractedPowerW: maybe(fc.integer({ min: -10, max: 10_000 })), tariff: fc.oneof(junk, fc.record({ kind: maybe(fc.constantFrom('fixed', 'bands', 'dynamic')), timeZone: maybe(fc.constantFrom('Europe/Rome', 'Mars/Olympus')), currency: maybe(fc.constantFrom('EUR', 'eur')), vatPercent: maybe(fc.integer({ min: -5, max: 30 })) })) });
+    fc.assert(fc.property(nearSettings, (o) => void readOrRefuse(() => readRemoteSettings(encode(o)))), RUNS);
+    const nearCost = fc.record({ uid: maybe(fc.string()), day: maybe(fc.oneof(fc.constant('2026-12-01'), fc.string({ maxLength: 12 }))), cents: maybe(fc.integer()), currency: maybe(fc.constant('EUR')), estimated: maybe(fc.boolean()) });
+    fc.assert(fc.property(nearCost, (c) => void readOrRefuse(() => readCost(encode(c)))), RUNS);
     const nearSlot = fc.record({ uid: maybe(fc.string()), start: maybe(fc.integer()), importMwh: maybe(fc.integer()), exportMwh: maybe(fc.integer()) });
     fc.assert(
       fc.property(nearSlot, (s) => {
@@ -160,20 +165,20 @@ describe('remote messages under fuzzing', () => {
     );
   });
 
-  it('history answers: only the site’s signed answers are read; any other payload is a RemoteMessageError', () => {
+  it('history answers: only the site’s signed answers are taken; any other payload is not', () => {
     const result = fc.oneof(junk, fc.record({ uid: fc.string(), quantity: fc.constantFrom(...ROLLUP_QUANTITIES), resolution: fc.constantFrom('raw', '1m'), t: fc.array(fc.integer(), { maxLength: 3 }), mean: fc.array(fc.integer(), { maxLength: 3 }), min: fc.array(fc.integer(), { maxLength: 3 }), max: fc.array(fc.integer(), { maxLength: 3 }) }));
     fc.assert(
       fc.property(fc.string({ maxLength: 12 }), fc.boolean(), result, fc.string({ maxLength: 20 }), junk, (id, ok, r, error, forged) => {
         const response = ok ? { id, ok: true as const, result: r } : { id, ok: false as const, error };
         const wire = JSON.parse(encode(signResponse(credential, response)));
-        const read = readRpcResponse(wire, credential);
+        const read = verifyResponse(credential, wire);
+        expect(read).toBeDefined();
         expect(canonicalJson(read)).toBe(canonicalJson(JSON.parse(encode(response))));
-        if (read.ok) {
-          for (const check of [readSeriesJson, readSlotsJson, readEventsJson]) readOrRefuse(() => check(read.result));
-        }
-        expect(readOrRefuse(() => readRpcResponse(JSON.parse(encode(signResponse(stranger, response))), credential))).toBeUndefined();
-        expect(readOrRefuse(() => readRpcResponse({ ...wire, id: `${id}x` }, credential))).toBeUndefined();
-        expect(readOrRefuse(() => readRpcResponse(forged, credential))).toBeUndefined();
+        // whatever a signed answer holds, the readers of its result refuse it clearly or take it
+        if (read?.ok) for (const check of [readSeriesJson, readSlotsJson, readEventsJson, readPricesJson]) readOrRefuse(() => check(read.result));
+        expect(verifyResponse(credential, JSON.parse(encode(signResponse(stranger, response))))).toBeUndefined();
+        expect(verifyResponse(credential, { ...wire, id: `${id}x` })).toBeUndefined();
+        expect(verifyResponse(credential, forged)).toBeUndefined();
       }),
       RUNS,
     );

@@ -1,6 +1,6 @@
 /**
  * History over the broker: a paired viewer asks the site's aggregator for what its own screens
- * would read from IndexedDB (series, slot energy, events), and gets it back as JSON. Requests are
+ * would read from IndexedDB (series, slot energy, events, spot prices), and gets it back as JSON. Requests are
  * signed with the viewer's key, so only paired viewers can read a site's history through the
  * broker; answers are matched by id.
  */
@@ -9,13 +9,16 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, hexToBytes } from '@noble/hashes/utils.js';
 import type { Series, SlotEnergy } from '../store/queries';
 import { type EventRow, type Resolution, RESOLUTIONS, ROLLUP_QUANTITIES, type RollupQuantity } from '../store/schema';
+import { type PriceSlot, SLOT_MS } from '../tariff/slot';
 import { canonicalJson, type ViewerCredential } from './command-auth';
 import { RemoteMessageError } from './protocol';
 
 export type RpcCall =
   | { readonly method: 'series'; readonly params: { readonly uid: string; readonly quantity: RollupQuantity; readonly from: number; readonly to: number; readonly resolution?: Resolution } }
   | { readonly method: 'slots'; readonly params: { readonly uids: readonly string[]; readonly from: number; readonly to: number } }
-  | { readonly method: 'events'; readonly params: { readonly from: number; readonly to: number; readonly uid?: string } };
+  | { readonly method: 'events'; readonly params: { readonly from: number; readonly to: number; readonly uid?: string } }
+  /** The spot prices the site holds for `[from, to)`: a viewer bills with the site's own prices. */
+  | { readonly method: 'prices'; readonly params: { readonly from: number; readonly to: number } };
 
 /** More meters than any site has: a request for more is refused rather than read. */
 export const MAX_RPC_UIDS = 256;
@@ -29,7 +32,7 @@ export interface RpcRequest {
 
 export type RpcResponse = { readonly id: string; readonly ok: true; readonly result: unknown } | { readonly id: string; readonly ok: false; readonly error: string };
 
-/** An answer as it travels: signed by the site with the viewer's key, so no one else can answer for it. */
+/** An answer as it travels: signed with the viewer's key, so nobody else on the broker can answer for the site. */
 export type SignedRpcResponse = RpcResponse & { readonly mac: string };
 
 /** Series as JSON: plain arrays. */
@@ -51,6 +54,8 @@ export function seriesFromJson(j: SeriesJson): Series {
   return { uid: j.uid, quantity: j.quantity, resolution: j.resolution, t: Float64Array.from(j.t), mean: Float32Array.from(j.mean), min: Float32Array.from(j.min), max: Float32Array.from(j.max) };
 }
 
+// Answers are signed by the site, but their shapes are still checked: a site of another version,
+// or a bug, must give the viewer a clear error, not a TypeError deep in a chart.
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const numbers = (v: unknown): v is number[] => Array.isArray(v) && v.every(isFiniteNumber);
@@ -77,27 +82,13 @@ export function readEventsJson(value: unknown): EventRow[] {
   return value as EventRow[];
 }
 
-const hmacHex = (keyHex: string, value: unknown) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson(value))));
-const macOf = (keyHex: string, id: string, viewer: string, call: RpcCall) => hmacHex(keyHex, { id, viewer, call });
-/** The answer's MAC covers the viewer too, so an answer cannot be replayed to another viewer. */
-const responseMac = (credential: ViewerCredential, r: RpcResponse) => hmacHex(credential.keyHex, r.ok ? { id: r.id, viewer: credential.viewer, ok: true, result: r.result } : { id: r.id, viewer: credential.viewer, ok: false, error: r.error });
-
-/** The site's side: signs an answer for the viewer that asked. */
-export function signResponse(credential: ViewerCredential, response: RpcResponse): SignedRpcResponse {
-  return { ...response, mac: responseMac(credential, response) };
+/** A prices answer, checked: 15-minute slots with a finite price. */
+export function readPricesJson(value: unknown): PriceSlot[] {
+  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && isFiniteNumber(s.start) && s.end === (s.start as number) + SLOT_MS && isFiniteNumber(s.price))) throw new RemoteMessageError('the prices answer is not a list of 15-minute prices');
+  return value as PriceSlot[];
 }
 
-/**
- * The viewer's side: an answer from the broker, checked; throws RemoteMessageError when it is not
- * an answer or not the site's (anyone on the broker can publish on the answer topic).
- */
-export function readRpcResponse(payload: unknown, credential: ViewerCredential): RpcResponse {
-  if (!isRecord(payload) || typeof payload.id !== 'string' || typeof payload.ok !== 'boolean' || typeof payload.mac !== 'string') throw new RemoteMessageError('not a history answer');
-  if (!payload.ok && typeof payload.error !== 'string') throw new RemoteMessageError('a failed history answer without its error');
-  const response: RpcResponse = payload.ok ? { id: payload.id, ok: true, result: payload.result } : { id: payload.id, ok: false, error: payload.error as string };
-  if (responseMac(credential, response) !== payload.mac) throw new RemoteMessageError('a history answer that is not the site’s: its signature does not verify');
-  return response;
-}
+const macOf = (keyHex: string, id: string, viewer: string, call: RpcCall) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson({ id, viewer, call }))));
 
 export function signRequest(credential: ViewerCredential, id: string, call: RpcCall): RpcRequest {
   return { id, viewer: credential.viewer, call, mac: macOf(credential.keyHex, id, credential.viewer, call) };
@@ -116,8 +107,24 @@ export function verifyRequest(payload: unknown, viewers: ReadonlyMap<string, Vie
   if (c.method === 'series' && (typeof p.uid !== 'string' || !(ROLLUP_QUANTITIES as readonly unknown[]).includes(p.quantity) || !(p.resolution === undefined || (RESOLUTIONS as readonly unknown[]).includes(p.resolution)))) throw new RemoteMessageError('a series request needs a uid, a known quantity and, if any, a known resolution');
   if (c.method === 'slots' && !(Array.isArray(p.uids) && p.uids.length <= MAX_RPC_UIDS && p.uids.every((u) => typeof u === 'string'))) throw new RemoteMessageError(`a slots request needs uids (at most ${MAX_RPC_UIDS})`);
   if (c.method === 'events' && !(p.uid === undefined || typeof p.uid === 'string')) throw new RemoteMessageError('an events request’s uid must be a string');
-  if (c.method !== 'series' && c.method !== 'slots' && c.method !== 'events') throw new RemoteMessageError(`unknown method ${String((c as { method?: unknown }).method)}`);
+  if (c.method !== 'series' && c.method !== 'slots' && c.method !== 'events' && c.method !== 'prices') throw new RemoteMessageError(`unknown method ${String((c as { method?: unknown }).method)}`);
   return r as RpcRequest;
+}
+
+const responseMac = (keyHex: string, r: RpcResponse) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson({ answer: r }))));
+
+export function signResponse(credential: ViewerCredential, response: RpcResponse): SignedRpcResponse {
+  return { ...response, mac: responseMac(credential.keyHex, response) };
+}
+
+/** The viewer's side: the site's answer, checked; undefined when it is not the site's (forged, or not an answer). */
+export function verifyResponse(credential: ViewerCredential, payload: unknown): RpcResponse | undefined {
+  const r = payload as Partial<SignedRpcResponse> | null;
+  if (!r || typeof r !== 'object' || typeof r.id !== 'string' || typeof r.mac !== 'string' || typeof r.ok !== 'boolean') return undefined;
+  const { mac, ...rest } = r as SignedRpcResponse;
+  const response = rest as RpcResponse;
+  if (response.ok === false && typeof response.error !== 'string') return undefined;
+  return responseMac(credential.keyHex, response) === mac ? response : undefined;
 }
 
 export type { EventRow };
