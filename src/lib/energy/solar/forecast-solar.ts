@@ -30,6 +30,8 @@ function explain(status: number, body: unknown): ForecastError | undefined {
 
 /** The longest forecast an answer may span: the paid tiers reach a week; beyond is garbage (and slots to compute). */
 const MAX_SPAN_MS = 14 * 86_400_000;
+/** W: a plane of a home or a building, with room to spare; more is a broken answer. */
+const MAX_PLANE_W = 10_000_000;
 const LOCAL_TIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(?::\d{2})?$/;
 
 /** Timestamps: ISO with an offset (time=utc or time=iso8601), or local "YYYY-MM-DD HH:MM:SS" in the answer's time zone. */
@@ -59,7 +61,7 @@ export function parseForecastSolar(body: unknown): PowerSlot[] {
   const timeZone = info && typeof info.timezone === 'string' ? info.timezone : undefined;
   const points: { t: number; w: number }[] = [];
   for (const [key, value] of Object.entries(body.result.watts)) {
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new ForecastError('malformed', `Forecast.Solar: the power at ${key} is not a number of watts`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > MAX_PLANE_W) throw new ForecastError('malformed', `Forecast.Solar: the power at ${key} is not a number of watts (0..${MAX_PLANE_W})`);
     points.push({ t: instant(key, timeZone), w: value });
   }
   points.sort((a, b) => a.t - b.t);

@@ -13,6 +13,11 @@ import { pvPowerW, type SolarSite, validateSite } from './pv-model';
 /** Times outside 2000–2100 are garbage, not a forecast. */
 const MIN_INSTANT = Date.UTC(2000, 0, 1);
 const MAX_INSTANT = Date.UTC(2100, 0, 1);
+/** W/m²: the solar constant is 1361; nothing on the ground is above it (some margin for rounding). */
+const MAX_IRRADIANCE = 1500;
+/** °C: beyond the records of air temperature on Earth. */
+const MIN_AIR_C = -95;
+const MAX_AIR_C = 65;
 const VARIABLES = ['shortwave_radiation', 'direct_normal_irradiance', 'diffuse_radiation', 'temperature_2m'] as const;
 
 export function openMeteoUrl(site: SolarSite, forecastDays = 3, base = 'https://api.open-meteo.com/v1/forecast'): string {
@@ -59,6 +64,10 @@ export function parseOpenMeteo(body: unknown, site: SolarSite): PowerSlot[] {
     const dhi = num(series.diffuse_radiation?.[i]);
     if (ghi === undefined || dni === undefined || dhi === undefined) continue; // a gap: no figure rather than a wrong one
     const airC = num(series.temperature_2m?.[i]);
+    // Beyond what the sky and the air can do: a broken answer, not a forecast (the PV model
+    // would turn 1e308 °C into an infinite or negative power).
+    if (ghi < 0 || dni < 0 || dhi < 0 || ghi > MAX_IRRADIANCE || dni > MAX_IRRADIANCE || dhi > MAX_IRRADIANCE) throw new ForecastError('malformed', `Open-Meteo: the irradiance at ${String(time[i])} is outside 0..${MAX_IRRADIANCE} W/m²`);
+    if (airC !== undefined && (airC < MIN_AIR_C || airC > MAX_AIR_C)) throw new ForecastError('malformed', `Open-Meteo: the temperature at ${String(time[i])} is outside ${MIN_AIR_C}..${MAX_AIR_C} °C`);
     const sun = sunPosition(end - SLOT_MS / 2, site.latitude, site.longitude);
     out.push({ start: end - SLOT_MS, end, watts: pvPowerW(site, sun, airC === undefined ? { ghi, dni, dhi } : { ghi, dni, dhi, airC }) });
   }

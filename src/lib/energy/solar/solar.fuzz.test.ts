@@ -51,7 +51,7 @@ describe('solar forecasts under fuzzing', () => {
   it('Forecast.Solar: any JSON, and near misses of its answer, give slots or a ForecastError', () => {
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (body) => void parsedOrRefused(() => parseForecastSolar(body))), RUNS);
     const near = fc.record({
-      result: maybe(fc.record({ watts: maybe(fc.dictionary(instantKey, maybe(fc.integer({ min: 0, max: 5000 })), { maxKeys: 12 })) })),
+      result: maybe(fc.record({ watts: maybe(fc.dictionary(instantKey, maybe(fc.oneof(fc.integer({ min: 0, max: 5000 }), fc.double({ noNaN: true }))), { maxKeys: 12 })) })),
       message: maybe(fc.record({ type: maybe(fc.constantFrom('success', 'error')), code: maybe(fc.constantFrom(0, 400, 429)), info: maybe(fc.record({ timezone: maybe(fc.constantFrom('Europe/Rome', 'UTC', 'Mars/Olympus', '')) })) })),
     });
     fc.assert(fc.property(near, (body) => void parsedOrRefused(() => parseForecastSolar(body))), RUNS);
@@ -71,11 +71,14 @@ describe('solar forecasts under fuzzing', () => {
     );
   });
 
-  it('Forecast.Solar: an answer spanning decades is refused at once, not computed slot by slot', () => {
+  it('Forecast.Solar: an answer spanning decades, or with powers no plane has, is refused at once', () => {
     const watts: Record<string, number> = {};
     for (let y = 0; y < 2000; y++) watts[new Date(Date.UTC(1970, 0, 1) + y * 15 * 86_400_000).toISOString()] = 100;
     expect(() => parseForecastSolar({ result: { watts }, message: { type: 'success' } })).toThrow(ForecastError);
     expect(parsedOrRefused(() => parseForecastSolar(forecastSolarLocal))?.length).toBeGreaterThan(0);
+    // and powers no plane has, which would overflow the slot integrals to Infinity
+    const huge = { [new Date(T0).toISOString()]: 1e308, [new Date(T0 + 3_600_000).toISOString()]: 1e308 };
+    expect(() => parseForecastSolar({ result: { watts: huge }, message: { type: 'success' } })).toThrow(ForecastError);
   });
 
   it('Open-Meteo: any JSON, and its answer with times and values replaced, give slots or a ForecastError', () => {
