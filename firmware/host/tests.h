@@ -49,6 +49,7 @@ void test_eeprom_power_cut_sweep(void);
 void test_eeprom_double_cut_sweep(void);
 void test_can_bit_timing_table(void);
 void test_can_bit_timing_search(void);
+void test_can_filters_match_meter(void);
 void test_app_nv_persistence(void);
 
 void test_sha256_vectors(void);
