@@ -217,14 +217,15 @@ static void task_can(app_t *a)
     uint32_t t0 = cycles(a);
     bool work = false;
     can_frame_t f;
+    /* first, so that a STATUS answered below carries this pass's TEC and
+     * REC; bus-off shows as TEC 255 */
+    b->can_status(b->ctx, &a->can);
+    meter_set_can_errors(&a->meter, a->can.bus_off ? 255u : a->can.tec, a->can.rec);
     while (b->can_rx(b->ctx, &f)) {
         (void)meter_on_can_rx(&a->meter, &f);
         a->frames_in++;
         work = true;
     }
-    b->can_status(b->ctx, &a->can);
-    /* STATUS carries TEC and REC; bus-off shows as TEC 255 */
-    meter_set_can_errors(&a->meter, a->can.bus_off ? 255u : a->can.tec, a->can.rec);
     persist(a);
     if (!a->nv_pending) {
         uint32_t room = b->can_tx_free(b->ctx);
