@@ -311,6 +311,8 @@ void test_eeprom_power_cut_sweep(void)
         }
     }
     CHECK_MSG(violations == 0u, "%u of %u runs: first %s", violations, runs, why);
+    printf("  eeprom: a life of %llu flash operations, cut at each of them with 4 seeds: %u runs\n",
+           (unsigned long long)total, runs);
 }
 
 /* A second cut during the recovery from the first (killing the torn
@@ -342,4 +344,5 @@ void test_eeprom_double_cut_sweep(void)
     }
     CHECK_MSG(runs > 1000u, "%u runs", runs);
     CHECK_MSG(violations == 0u, "%u of %u runs: first %s", violations, runs, why);
+    printf("  eeprom: every cut of the life, then every cut of the recovery after it: %u runs\n", runs);
 }
