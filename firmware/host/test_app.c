@@ -3,7 +3,8 @@
  * the simulated board of the QEMU run (qemu/sim_board.c): persistence of
  * the blob before any frame goes out, energy as EEPROM ticks that survive
  * a reset, the imported configuration, the calibration, the CAN error
- * counters in STATUS, and the relay output.
+ * counters in STATUS, the relay output, and a power cut in every flash
+ * operation of the first seconds of a meter's life.
  */
 #include <string.h>
 
@@ -203,4 +204,119 @@ void test_app_calibration_and_relay(void)
     }
     run(2);
     CHECK(!g_s.relay_on && g_s.relay_switches == 1u);
+}
+
+/* ------------------------------------------------------------ power cuts through the main program */
+
+#include "flash_sim.h"
+
+typedef struct {
+    uint32_t max_fv;        /* highest FV seen on the bus */
+    uint32_t min_fv;        /* lowest FV seen (after the reset) */
+    uint64_t max_import_mwh; /* highest import any ENERGY record reported */
+    uint32_t records;
+} seen_t;
+
+/* Reads what the meter sent: verifies, notes FVs and the ENERGY import. */
+static void drain(seen_t *seen, reasm_t *r)
+{
+    can_frame_t f;
+    while (sim_receive(&g_s, &f)) {
+        if (reasm_push(r, &f, 0) != REASM_MESSAGE) {
+            continue;
+        }
+        secure_msg_t m;
+        if (secure_open(g_id.meter_key, (uint16_t)f.id, r->body, r->body_len, 0, &m) != SECURE_OK) {
+            seen->records = 0xFFFFFFFFu; /* never: a forged or broken record */
+            return;
+        }
+        seen->records++;
+        seen->max_fv = m.fv > seen->max_fv ? m.fv : seen->max_fv;
+        seen->min_fv = seen->min_fv == 0u || m.fv < seen->min_fv ? m.fv : seen->min_fv;
+        proto_energy_t e;
+        if (PROTO_ID_FN(f.id) == PROTO_FN_ENERGY && proto_decode_energy(m.payload, m.len, &e) == PROTO_OK &&
+            e.import_mwh > seen->max_import_mwh) {
+            seen->max_import_mwh = e.import_mwh;
+        }
+    }
+}
+
+/* Passes of the main program with a poll every fourth. When the flash's
+ * cut operation comes, the CPU runs four more passes with every flash
+ * operation failing, as in a brown-out (flash programming fails at a
+ * supply the core still runs on), then stops. */
+static void live(fsim_t *f, seen_t *seen, uint32_t passes)
+{
+    static reasm_t r;
+    uint32_t after_cut = 0;
+    reasm_init(&r);
+    for (uint32_t k = 0; k < passes && after_cut < 4u; k++) {
+        after_cut += f->off;
+        if (k % 4u == 3u) {
+            can_frame_t q = {0};
+            q.id = PROTO_ID(k % 8u == 3u ? PROTO_FN_SNAPSHOT : PROTO_FN_ENERGY, NODE);
+            q.flags = CAN_FLAG_RTR;
+            (void)sim_send(&g_s, &q);
+        }
+        app_step(&g_a);
+        drain(seen, &r);
+        sim_bus_idle(&g_s);
+    }
+}
+
+/* A power cut in every flash operation of a meter's first 48 passes (the
+ * import of the configuration, the boot, FV reservations, energy ticks):
+ * after the reset the meter is online, never sends an FV it sent before,
+ * and its energy is not below any ENERGY record it had sent. */
+void test_app_power_cut_sweep(void)
+{
+    static fsim_t f;
+    static app_board_t board;
+    uint64_t total = 0;
+    unsigned violations = 0, runs = 0;
+    char why[160] = "";
+    for (uint64_t cut = 0; cut == 0u || cut <= total; cut++) {
+        fsim_init(&f, EE_KEYS + 2u, 1024, 77u + (uint32_t)cut);
+        sim_init(&g_s, NULL);
+        provision();
+        board = g_s.board;
+        board.flash = &f.ops_if;
+        fsim_power_on(&f, cut);
+        seen_t before = {0}, after = {0};
+        bool online = app_start(&g_a, &board);
+        live(&f, &before, 48);
+        if (cut == 0u) {
+            total = f.ops;
+            CHECK(online && before.records >= 10u && before.max_import_mwh >= 1000u);
+            continue;
+        }
+        runs++;
+        /* power returns: RAM is gone, the flash keeps what it holds */
+        fsim_power_on(&f, 0);
+        sim_reset(&g_s);
+        board = g_s.board;
+        board.flash = &f.ops_if;
+        const char *bad = NULL;
+        if (!app_start(&g_a, &board)) {
+            bad = "offline after the reset";
+        } else {
+            live(&f, &after, 12);
+            if (before.records == 0xFFFFFFFFu || after.records == 0xFFFFFFFFu) {
+                bad = "a record did not verify";
+            } else if (after.records < 2u) {
+                bad = "no answers after the reset";
+            } else if (before.records > 0u && after.min_fv <= before.max_fv) {
+                bad = "an FV was sent again after the reset";
+            } else if (meter_energy_import_wh(&g_a.meter) * 1000.0 < (double)(before.max_import_mwh / 1000u * 1000u)) {
+                bad = "energy went below a reported whole Wh";
+            }
+        }
+        if (bad != NULL && violations++ == 0u) {
+            snprintf(why, sizeof why, "cut %llu: %s", (unsigned long long)cut, bad);
+        }
+    }
+    CHECK_MSG(total > 100u, "%llu operations", (unsigned long long)total);
+    CHECK_MSG(violations == 0u, "%u of %u runs: first %s", violations, runs, why);
+    printf("  app: a power cut in each of %llu flash operations of the main program: %u runs\n",
+           (unsigned long long)total, runs);
 }

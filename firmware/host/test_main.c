@@ -117,6 +117,7 @@ static const test_entry_t tests[] = {
     T(test_app_nv_persistence),
     T(test_app_no_frame_before_persisted),
     T(test_app_calibration_and_relay),
+    T(test_app_power_cut_sweep),
     T(test_engine_boot),
     T(test_engine_remote_records),
     T(test_engine_remote_rate_limit),

@@ -53,6 +53,7 @@ void test_can_filters_match_meter(void);
 void test_app_nv_persistence(void);
 void test_app_no_frame_before_persisted(void);
 void test_app_calibration_and_relay(void);
+void test_app_power_cut_sweep(void);
 
 void test_sha256_vectors(void);
 void test_hmac_vectors(void);
