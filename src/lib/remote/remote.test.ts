@@ -55,16 +55,20 @@ async function settle<T>(promise: Promise<T>, run: () => Promise<void>, what = '
   return value as T;
 }
 
-async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker.url, prices: (from: number, to: number) => Promise<readonly PriceSlot[]> = async () => []) {
-  const h = await historyRig([
-    { nodeId: 3, name: 'oven', load: resistive(2400) },
-    { nodeId: 8, name: 'lamp', load: resistive(60) },
-  ]);
+async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker.url, prices: (from: number, to: number) => Promise<readonly PriceSlot[]> = async () => [], id = 'homesite', name = 'Home') {
+  const h = await historyRig(
+    id === 'homesite'
+      ? [
+          { nodeId: 3, name: 'oven', load: resistive(2400) },
+          { nodeId: 8, name: 'lamp', load: resistive(60) },
+        ]
+      : [{ nodeId: 5, name: 'pump', load: resistive(900) }],
+  );
   const session = await h.open();
   const store = await RemoteSiteStore.open(session.historian);
-  const topics = new Topics('wattwall', 'homesite');
+  const topics = new Topics('wattwall', id);
   const client = connectBroker({ url, clientId: `site-${Math.random().toString(36).slice(2)}`, will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 }, reconnectMs: 200 });
-  const publisher = new Publisher(client, publishedSite({ topics, siteName: () => 'Home', historian: session.historian, aggregator: () => h.session?.aggregator, settings: () => settings, prices, store, now: h.rig.nowMs }));
+  const publisher = new Publisher(client, publishedSite({ topics, siteName: () => name, historian: session.historian, aggregator: () => h.session?.aggregator, settings: () => settings, prices, store, now: h.rig.nowMs }));
   await publisher.start();
   session.aggregator.subscribe({
     snapshot: (r) => {
@@ -73,7 +77,7 @@ async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker
     },
   });
   session.historian.subscribe({ flushed: () => void publisher.historyChanged(), meters: () => publisher.metersChanged() });
-  const credential = issueViewer('homesite');
+  const credential = issueViewer(id);
   await store.pair({ ...credential, name: 'phone', pairedAt: h.rig.nowMs() });
   /** Polls the bus a second at a time (virtual), letting the broker's real I/O run between. */
   const tick = async () => {
@@ -285,4 +289,31 @@ describe('remote view through a real broker', () => {
     await s.publisher.stop();
     await s.h.close();
   }, 180_000);
+  it('one viewer lists the sites on a broker and switches between them', async () => {
+    const home = await site();
+    const barn = await site(DEFAULT_SITE_SETTINGS, broker.url, async () => [], 'barnsite', 'Barn');
+    const both = async () => {
+      await home.tick();
+      await barn.tick();
+    };
+    await until('both sites to be connected', () => home.client.status === 'connected' && barn.client.status === 'connected', both);
+    const { viewer, client } = await viewerFor(pairingCode(home.credential), home.h.rig.nowMs);
+    await until('both sites listed', () => viewer.sites.has('homesite') && viewer.sites.has('barnsite'), both);
+    expect([...viewer.sites.values()].map((a) => a.name).sort()).toEqual(['Barn', 'Home']);
+    await until('the home meters', () => viewer.meters.length === 2 && viewer.online, both);
+    // The other site, with its own pairing: only its meters, its live power, its history.
+    await viewer.open('barnsite', barn.credential, { load: () => 0, save: () => undefined });
+    await until('the barn meters', () => viewer.meters.length === 1 && viewer.online && (viewer.liveOf(viewer.meters[0]?.uid ?? '')?.watts ?? 0) > 800, both);
+    expect(viewer.site).toBe('barnsite');
+    const pump = viewer.meters[0]?.uid as string;
+    await barn.session.historian.flush();
+    const to = barn.h.rig.nowMs() + 1;
+    expect(await settle(viewer.slots([pump], to - 3_600_000, to), both)).toEqual(await readSlotEnergy(barn.h.db, [pump], to - 3_600_000, to));
+    viewer.close();
+    await client.close();
+    for (const s of [home, barn]) {
+      await s.publisher.stop();
+      await s.h.close();
+    }
+  }, 120_000);
 });
