@@ -19,10 +19,10 @@ import { sitePower, type SitePower } from '../lib/aggregator/site-power';
 import { AdapterState } from './adapter.svelte';
 import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
-import { PricesState } from './prices.svelte';
+import type { PricesState } from './prices.svelte';
 import type { RemoteState } from './remote.svelte';
 import type { RemoteViewing } from './remote-view.svelte';
-import { SiteSettingsState } from './site-settings.svelte';
+import type { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'adapter' | 'remote';
 
@@ -385,6 +385,8 @@ export class BusSession {
     this.#db = db;
     this.#historian = historian;
     this.history = new HistoryState(historian, fingerprint);
+    // The tariff, prices and settings load with the site, not with the first screen's JavaScript.
+    const [{ SiteSettingsState }, { PricesState }] = await Promise.all([import('./site-settings.svelte'), import('./prices.svelte')]);
     const settings = await SiteSettingsState.load(historian);
     this.settings = settings;
     const prices = new PricesState(historian, settings);
