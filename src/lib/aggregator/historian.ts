@@ -348,6 +348,9 @@ export class Historian {
       case 'reprovisioned':
         this.#log('warning', 'meter-reprovisioned', `${name} was provisioned again; its registers restarted from zero`, state.info.uid);
         break;
+      case 'clock-stepped-back':
+        this.#log('warning', 'clock-stepped-back', `the clock went back (a wrong clock was corrected): ${name}'s energy since its last reading is counted at the corrected time`, state.info.uid);
+        break;
       case 'unexplained-reset':
         this.#log('alarm', 'registers-went-back', `${name}'s registers went back with no reboot or clear to explain it; counting restarts from the new values`, state.info.uid);
         break;
