@@ -50,3 +50,74 @@ export async function shownWatts(tile: Locator): Promise<number> {
   const value = Number(match[1].replace(/,/g, ''));
   return match[2] === 'kW' ? value * 1000 : value;
 }
+
+/**
+ * The tablet's wall clock, `offsetMs` away from the machine's, before the app loads; the offset can
+ * be changed later (`setClockOffset`): the clock steps, as when NTP corrects a wrong clock. Only
+ * the wall clock moves (Date): timers and performance.now run on, as they do in a browser.
+ */
+export async function installClockOffset(page: Page, offsetMs: number): Promise<void> {
+  await page.addInitScript((initial) => {
+    const RealDate = Date;
+    const w = window as unknown as { __clockOffsetMs: number };
+    w.__clockOffsetMs = initial;
+    const now = () => RealDate.now() + w.__clockOffsetMs;
+    class TabletDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(now());
+        else super(...(args as [number]));
+      }
+      static override now(): number {
+        return now();
+      }
+    }
+    window.Date = TabletDate as DateConstructor;
+  }, offsetMs);
+}
+
+export async function setClockOffset(page: Page, offsetMs: number): Promise<void> {
+  await page.evaluate((ms) => {
+    (window as unknown as { __clockOffsetMs: number }).__clockOffsetMs = ms;
+  }, offsetMs);
+}
+
+/** What the page's history database holds: energy per meter (mWh, summed over slots), cursors and registry. */
+export interface StoredEnergy {
+  readonly byNode: Map<number, { uid: string; importMwh: number; exportMwh: number; cursor: { importMwh: number; exportMwh: number; boots: number; at: number } | undefined; gaps: number }>;
+}
+
+export async function storedEnergy(page: Page): Promise<StoredEnergy> {
+  const rows = await page.evaluate(async () => {
+    const name = (await indexedDB.databases()).map((d) => d.name ?? '').find((n) => n.startsWith('wattwall-history-'));
+    if (!name) return [];
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const all = <T,>(store: string) =>
+      new Promise<T[]>((resolve, reject) => {
+        const r = db.transaction(store).objectStore(store).getAll();
+        r.onsuccess = () => resolve(r.result as T[]);
+        r.onerror = () => reject(r.error);
+      });
+    const [days, meters, cursors, gaps] = await Promise.all([
+      all<{ uid: string; importMwh: Float64Array; exportMwh: Float64Array }>('energy'),
+      all<{ uid: string; node: number }>('meters'),
+      all<{ uid: string; importMwh: number; exportMwh: number; boots: number; at: number }>('cursors'),
+      all<{ uid: string }>('gaps'),
+    ]);
+    db.close();
+    return meters.map((m) => {
+      let importMwh = 0;
+      let exportMwh = 0;
+      for (const d of days.filter((x) => x.uid === m.uid)) {
+        d.importMwh.forEach((v) => (importMwh += v));
+        d.exportMwh.forEach((v) => (exportMwh += v));
+      }
+      const c = cursors.find((x) => x.uid === m.uid);
+      return { node: m.node, uid: m.uid, importMwh, exportMwh, cursor: c ? { importMwh: c.importMwh, exportMwh: c.exportMwh, boots: c.boots, at: c.at } : undefined, gaps: gaps.filter((g) => g.uid === m.uid).length };
+    });
+  });
+  return { byNode: new Map(rows.map(({ node, ...rest }) => [node, rest])) };
+}

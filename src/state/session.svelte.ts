@@ -24,6 +24,11 @@ import { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'adapter';
 
+/** What the storage-full alarm says: what is kept where, and what the user can do. */
+function storageFullDetail(ledgerSaved: boolean): string {
+  return `${ledgerSaved ? 'the energy counts are saved; the' : 'the'} readings wait in memory and are written as soon as there is room again (nothing is lost while this tab stays open): free some space on the device, or shorten what the history keeps`;
+}
+
 export interface MeterTileState {
   readonly node: number;
   /** Known once the meter proved its identity. */
@@ -307,9 +312,9 @@ export class BusSession {
         for (const [node, tile] of this.meters) this.meters.set(node, this.#withInfo(tile));
       },
       flushed: (result) => {
-        this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.error);
+        this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.quotaExceeded ? storageFullDetail(result.essentialWrites !== undefined) : result.error);
         // Today's energy as the ledger now holds it.
-        if (result.ok && result.writes > 0) void this.history?.refreshToday(historian.meters);
+        if ((result.ok && result.writes > 0) || (result.essentialWrites ?? 0) > 0) void this.history?.refreshToday(historian.meters);
       },
     });
     historian.attach(aggregator);

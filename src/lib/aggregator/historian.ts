@@ -220,6 +220,11 @@ export class Historian {
       this.#storageFull = true;
       await this.prune().catch(() => undefined);
       result = await this.#writer.flush();
+      if (!result.ok && result.quotaExceeded) {
+        // Still no room for the batch: the energy ledger alone is a few rows, and it is the bill.
+        const essentials = await this.#writer.flushEssentials();
+        if (essentials.ok) result = { ...result, essentialWrites: essentials.writes };
+      }
     }
     if (result.ok) {
       this.#lastFlushAt = this.#now();
