@@ -121,3 +121,29 @@ export async function storedEnergy(page: Page): Promise<StoredEnergy> {
   });
   return { byNode: new Map(rows.map(({ node, ...rest }) => [node, rest])) };
 }
+
+/**
+ * A device whose storage can run out: while `setStorageFull(page, true)`, the browser refuses every
+ * write to the app's history database with a QuotaExceededError, as IndexedDB does when the
+ * origin's quota is spent. (Chromium's own switch for this, the DevTools protocol's
+ * Storage.overrideQuotaForOrigin, is accepted by the headless build here but changes nothing.)
+ */
+export async function installStorageLimit(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __storageFull: boolean };
+    w.__storageFull = false;
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      if (w.__storageFull && args[1] === 'readwrite' && this.name.startsWith('wattwall-history-')) {
+        throw new DOMException('The quota for this origin has been exceeded.', 'QuotaExceededError');
+      }
+      return transaction.apply(this, args);
+    } as IDBDatabase['transaction'];
+  });
+}
+
+export async function setStorageFull(page: Page, full: boolean): Promise<void> {
+  await page.evaluate((f) => {
+    (window as unknown as { __storageFull: boolean }).__storageFull = f;
+  }, full);
+}

@@ -51,10 +51,10 @@ describe('accountReading', () => {
     expect(out.note).toBe('reboot-resumed');
   });
 
-  it('after a reboot that lost nothing, counts the plain difference', () => {
+  it('after a reboot that lost nothing, counts the plain difference, and still notes the reboot', () => {
     const out = accountReading(reading(T0, 12_730), reading(T0 + 60_000, 13_100, 0, 0, 2));
     expect(out.delta?.importMwh).toBe(370);
-    expect(out.note).toBeUndefined();
+    expect(out.note).toBe('reboot-resumed');
   });
 
   it('after a clear, counts what the registers hold since it', () => {

@@ -95,11 +95,11 @@ function accountAfter(cursor: RegisterReading, reading: RegisterReading, span: {
   if (importMwh === undefined || exportMwh === undefined) {
     return { delta: undefined, cursor: reading, note: 'unexplained-reset' };
   }
-  const wentBack = reading.importMwh < cursor.importMwh || reading.exportMwh < cursor.exportMwh;
+  // A reboot is worth a line in the log whether or not the registers stand below the last reading.
   return {
     delta: importMwh === 0 && exportMwh === 0 && span.from === span.to ? undefined : { ...span, importMwh, exportMwh },
     cursor: reading,
-    note: wentBack ? 'reboot-resumed' : undefined,
+    note: reading.boots > cursor.boots ? 'reboot-resumed' : undefined,
   };
 }
 
