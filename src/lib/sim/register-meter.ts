@@ -10,9 +10,9 @@
  * the last whole Wh and loses the remainder, as the board does.
  */
 import type { CanFrame } from '../can/frame';
-import { BROADCAST_NODE, canId, ControlOpcode, FunctionCode, isCommandFunction, splitId } from '../meter/ids';
+import { BROADCAST_NODE, canId, FunctionCode, isCommandFunction, splitId } from '../meter/ids';
 import { deriveGroupKey, deriveMeterKey } from '../meter/keys';
-import { AckResult, decodeCommand, encodeAck, encodeEnergy, encodeSnapshot, encodeStatus, EnergyFlag, SnapshotFlag, StatusFlag } from '../meter/records';
+import { AckResult, ControlOpcode, decodeCommand, encodeAck, encodeEnergy, encodeSnapshot, encodeStatus, EnergyFlag, SnapshotFlag, StatusFlag } from '../meter/records';
 import { open, sealFrames } from '../meter/secure';
 import { Reassembler } from '../meter/segmentation';
 import type { EventScheduler } from './scheduler';
@@ -30,6 +30,8 @@ export interface RegisterMeterOptions {
   readonly stepS?: number;
   /** From a reply's request to its first frame queued, ns (the CAN task's latency). */
   readonly responseDelayNs?: number;
+  /** ENERGY records kept in `sentEnergy`, the newest (default: all). */
+  readonly keepSent?: number;
 }
 
 /** One ENERGY record as the meter sent it. */
@@ -38,6 +40,14 @@ export interface SentEnergy {
   readonly importMwh: number;
   readonly exportMwh: number;
   readonly boots: number;
+  /**
+   * What the registers counted from the first ENERGY record sent to this one: their differences,
+   * and across a reboot the difference from the whole Wh the meter resumed from.
+   */
+  readonly countedImportMwh: number;
+  readonly countedExportMwh: number;
+  /** Reboots between the first record and this one. */
+  readonly reboots: number;
 }
 
 const VRMS_CENTIVOLTS = 23_000;
@@ -70,6 +80,8 @@ export class RegisterMeter {
   #timeBase: { readonly unixMs: number; readonly atNs: number } | undefined;
   #relayOn = true;
   readonly sentEnergy: SentEnergy[] = [];
+  readonly #keepSent: number;
+  #lastSent: SentEnergy | undefined;
 
   constructor(scheduler: EventScheduler, bus: VirtualCanBus, options: RegisterMeterOptions) {
     this.nodeId = options.nodeId;
@@ -81,6 +93,7 @@ export class RegisterMeter {
     this.#load = options.load;
     this.#stepNs = (options.stepS ?? 60) * 1e9;
     this.#delayNs = options.responseDelayNs ?? 150_000;
+    this.#keepSent = options.keepSent ?? Infinity;
     this.#reassembler = new Reassembler({ now: () => this.#scheduler.now / 1e6 });
     this.#integratedToNs = scheduler.now;
     this.#bootedAtNs = scheduler.now;
@@ -191,7 +204,7 @@ export class RegisterMeter {
     } else if (fn === FunctionCode.ENERGY) {
       const r = this.registers;
       payload = encodeEnergy({ timeS: clock.timeS, flags: clock.valid ? EnergyFlag.TIME_VALID : 0, importMwh: r.importMwh, exportMwh: r.exportMwh, epoch: 0, boots: this.#boots });
-      this.sentEnergy.push({ atNs: this.#scheduler.now, importMwh: r.importMwh, exportMwh: r.exportMwh, boots: this.#boots });
+      this.#recordSent(r.importMwh, r.exportMwh);
     } else if (fn === FunctionCode.STATUS) {
       payload = encodeStatus({
         protocol: 1,
@@ -210,6 +223,24 @@ export class RegisterMeter {
       });
     } else return;
     this.#send(fn, payload);
+  }
+
+  #recordSent(importMwh: number, exportMwh: number): void {
+    const a = this.#lastSent;
+    const rebooted = a !== undefined && this.#boots > a.boots;
+    const step = (x: number, y: number) => (y >= x || !rebooted ? y - x : y - Math.floor(x / 1000) * 1000);
+    const sent: SentEnergy = {
+      atNs: this.#scheduler.now,
+      importMwh,
+      exportMwh,
+      boots: this.#boots,
+      countedImportMwh: a ? a.countedImportMwh + step(a.importMwh, importMwh) : 0,
+      countedExportMwh: a ? a.countedExportMwh + step(a.exportMwh, exportMwh) : 0,
+      reboots: (a?.reboots ?? 0) + (rebooted ? 1 : 0),
+    };
+    this.#lastSent = sent;
+    this.sentEnergy.push(sent);
+    if (this.sentEnergy.length > this.#keepSent) this.sentEnergy.shift();
   }
 
   #send(fn: number, payload: Uint8Array): void {
