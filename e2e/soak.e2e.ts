@@ -72,7 +72,7 @@ test(`soak: 32 meters, ${HOURS} simulated hours, seeded faults (seed ${SEED})`, 
   }
   const outcome = (await page.evaluate(() => window.__soak?.finish())) as SoakOutcome;
   const wallS = (Date.now() - wallStart) / 1000;
-  writeFileSync(testInfo.outputPath('soak-outcome.json'), JSON.stringify({ faults: outcome.faults, problems: outcome.problems, unexplained: outcome.unexplained, meters: outcome.meters }, null, 1));
+  writeFileSync(testInfo.outputPath('soak-outcome.json'), JSON.stringify({ faults: outcome.faults, reports: outcome.reports, unexplained: outcome.unexplained, meters: outcome.meters }, null, 1));
 
   // Energy: per meter, the store against the registers.
   const lines: string[] = [];
@@ -116,7 +116,7 @@ test(`soak: 32 meters, ${HOURS} simulated hours, seeded faults (seed ${SEED})`, 
     energyRecords: outcome.energyRecords,
     snapshots: outcome.snapshots,
     faults: outcome.faults.length,
-    reports: outcome.problems.length,
+    reports: Object.values(outcome.reports).reduce((a, b) => a + b, 0),
     storedKwh: Math.round(outcome.meters.reduce((s, m) => s + m.storedImportMwh, 0) / 1e3) / 1e3,
     billCents: outcome.bill.totalCents,
     heapStartMb: Math.round((first / MB) * 10) / 10,
@@ -124,8 +124,9 @@ test(`soak: 32 meters, ${HOURS} simulated hours, seeded faults (seed ${SEED})`, 
     heapSlopeKbPerHour: Math.round(bytesPerHour / 1024),
   };
   console.log(`soak figures: ${JSON.stringify(figures)}`);
+  console.log(`reports: ${JSON.stringify(outcome.reports)}`);
   console.log(`faults: ${outcome.faults.map((f) => `${f.kind}@${(f.at / 3_600_000).toFixed(1)}h`).join(', ')}`);
-  writeFileSync(testInfo.outputPath('soak.json'), JSON.stringify({ figures, faults: outcome.faults, problems: outcome.problems, meters: lines }, null, 1));
+  writeFileSync(testInfo.outputPath('soak.json'), JSON.stringify({ figures, faults: outcome.faults, reports: outcome.reports, meters: lines }, null, 1));
   // Flat: what an hour adds, extrapolated over the whole run, stays under 4 MB (a leak of a few
   // hundred bytes per record would be tens of MB).
   expect(bytesPerHour * HOURS, `heap slope ${Math.round(bytesPerHour / 1024)} KB per simulated hour`).toBeLessThan(4 * MB);
