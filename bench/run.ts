@@ -10,6 +10,7 @@ import { benchDashboard } from './dashboard';
 import { benchEnergyManager } from './energy-manager';
 import { benchMetrology } from './metrology';
 import { benchPlanner } from './planner';
+import { benchRemote } from './remote';
 import { benchTariff } from './tariff';
 
 const figures = new Figures();
@@ -28,5 +29,6 @@ benchMetrology(figures);
 await benchTariff(figures);
 await benchPlanner(figures);
 await benchEnergyManager(figures);
+await benchRemote(figures);
 figures.write(fileURLToPath(new URL('../docs/figures.json', import.meta.url)), fileURLToPath(new URL('../docs/figures.md', import.meta.url)));
 console.log('\nWrote docs/figures.md and docs/figures.json');

@@ -1,8 +1,7 @@
-import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { activePower, EUROPEAN_SUPPLY, type Draw, waveformOf } from '../src/lib/sim/waveforms';
 import type { FakeAdapterKind } from './harness/fake-adapters';
-import { installFakeAdapter, shownWatts } from './fixtures';
+import { installFakeAdapter, noAxeViolations, shownWatts } from './fixtures';
 
 const heater: Draw = { power: 1800, powerFactor: 1, harmonics: [] };
 const pv: Draw = { power: -900, powerFactor: 0.98, harmonics: [{ order: 3, ratio: 0.03, phase: 0.4 }] };
@@ -16,12 +15,6 @@ const drivers: { kind: FakeAdapterKind; button: string; label: string }[] = [
   { kind: 'slcan-usb', button: 'slcan adapter (WebUSB)', label: 'CANable 2.0 Nakakiyo slcan' },
   { kind: 'gs-usb', button: 'candleLight / gs_usb (WebUSB)', label: 'candleLight USB to CAN adapter (bytewerk), gs_usb' },
 ];
-
-async function noAxeViolations(page: Page, what: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
-  expect(summary, `axe on ${what}`).toEqual([]);
-}
 
 const status = (page: Page) => page.getByTestId('link-status');
 const tile = (page: Page, node: number) => page.locator(`article[data-node="${node}"]`);

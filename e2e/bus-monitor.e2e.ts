@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import { type CandumpEntry, formatCandump, parseCandump } from '../src/lib/can/candump';
 import { CanError } from '../src/lib/can/error-frame';
@@ -8,16 +7,10 @@ import { requestFrame } from '../src/lib/meter/link';
 import { encodeSnapshot } from '../src/lib/meter/records';
 import { sealFrames } from '../src/lib/meter/secure';
 import type { Draw } from '../src/lib/sim/waveforms';
-import { installFakeAdapter } from './fixtures';
+import { installFakeAdapter, noAxeViolations } from './fixtures';
 
 const kettle: Draw = { power: 2000, powerFactor: 1, harmonics: [] };
 const meters = [{ nodeId: 7, name: 'Kettle', draw: kettle }];
-
-async function noAxeViolations(page: Page, what: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
-  expect(summary, `axe on ${what}`).toEqual([]);
-}
 
 const percentOf = async (page: Page, testId: string) => Number(((await page.getByTestId(testId).textContent()) ?? '').replace('%', '').trim());
 

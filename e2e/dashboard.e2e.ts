@@ -1,20 +1,13 @@
 import { mkdirSync } from 'node:fs';
-import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page, test } from '@playwright/test';
 import type { Draw } from '../src/lib/sim/waveforms';
-import { installFakeSerial, shownWatts } from './fixtures';
+import { installFakeSerial, noAxeViolations, shownWatts } from './fixtures';
 
 // Every screen of the dashboard against the simulated bus: what it shows, what it does,
 // accessibility (axe-core, no violations), and screenshots in both themes kept as artefacts.
 
 const SHOTS = 'test-results/screens';
 mkdirSync(SHOTS, { recursive: true });
-
-async function noAxeViolations(page: Page, what: string): Promise<void> {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
-  expect(summary, `axe on ${what}`).toEqual([]);
-}
 
 const kettle: Draw = { power: 2000, powerFactor: 1, harmonics: [] };
 const pv: Draw = { power: -1200, powerFactor: 0.98, harmonics: [{ order: 5, ratio: 0.03, phase: 1 }] };

@@ -1,7 +1,8 @@
 /** Shared helpers for the end-to-end tests. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Locator, Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
+import { expect, type Locator, type Page } from '@playwright/test';
 import type { FakeAdapterConfig } from './harness/fake-adapters';
 import { toHex } from '../src/lib/meter/keys';
 import { TEST_SITE_KEY } from '../src/lib/sim/testing/sim-rig';
@@ -146,4 +147,11 @@ export async function setStorageFull(page: Page, full: boolean): Promise<void> {
   await page.evaluate((f) => {
     (window as unknown as { __storageFull: boolean }).__storageFull = f;
   }, full);
+}
+
+/** axe-core over the page (WCAG 2.1 A and AA): no violations, or the list of them. */
+export async function noAxeViolations(page: Page, what: string): Promise<void> {
+  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+  const summary = result.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`);
+  expect(summary, `axe on ${what}`).toEqual([]);
 }

@@ -7,7 +7,7 @@ import { SvelteMap } from 'svelte/reactivity';
 import type { Historian } from '../lib/aggregator/historian';
 import type { SiteSecrets } from '../lib/store/backup';
 import type { CsvKind } from '../lib/store/export';
-import { readSlotEnergy } from '../lib/store/queries';
+import { readSeries, readSlotEnergy, type Series, type SeriesQuery } from '../lib/store/queries';
 import type { LogEntry, MeterInfo, Resolution } from '../lib/store/schema';
 
 export interface TodayEnergy {
@@ -33,8 +33,13 @@ export function startOfLocalDay(ms: number): number {
   return d.getTime();
 }
 
+/** Where the charts' series come from: this site's database, or a remote site asked over the broker. */
+export type SeriesReader = (query: SeriesQuery) => Promise<Series>;
+
 export class HistoryState {
   readonly historian: Historian;
+  /** The charts' series. A remote viewer's replica holds energy and events, not the full-rate readings: it asks the site. */
+  readonly readSeries: SeriesReader;
   readonly site: string;
   readonly todayEnergy = new SvelteMap<string, TodayEnergy>();
   log = $state<LogEntry[]>([]);
@@ -46,8 +51,9 @@ export class HistoryState {
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
 
-  constructor(historian: Historian, site: string, now: () => number = () => Date.now()) {
+  constructor(historian: Historian, site: string, now: () => number = () => Date.now(), series?: SeriesReader) {
     this.historian = historian;
+    this.readSeries = series ?? ((query) => readSeries(historian.db, query));
     this.site = site;
     this.#now = now;
     this.#unsubscribe = historian.subscribe({

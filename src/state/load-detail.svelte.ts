@@ -5,6 +5,7 @@
 import { addLocal, type CalendarUnit, startOfLocal } from '../lib/format/calendar';
 import { type EnergyBucket, readEnergyBuckets, readSeries, type Series } from '../lib/store/queries';
 import type { HistoryDb } from '../lib/store/schema';
+import type { SeriesReader } from './history.svelte';
 
 export type Span = 'day' | 'week' | 'month' | 'year';
 export const SPANS: readonly Span[] = ['day', 'week', 'month', 'year'];
@@ -33,12 +34,14 @@ export class LoadDetailState {
   loading = $state(false);
   readonly #db: HistoryDb;
   readonly #now: () => number;
+  readonly #series: SeriesReader;
   #generation = 0;
 
-  constructor(db: HistoryDb, uid: string, now: () => number = () => Date.now()) {
+  constructor(db: HistoryDb, uid: string, now: () => number = () => Date.now(), series: SeriesReader = (query) => readSeries(db, query)) {
     this.#db = db;
     this.uid = uid;
     this.#now = now;
+    this.#series = series;
   }
 
   get from(): number {
@@ -70,7 +73,7 @@ export class LoadDetailState {
     const prevTo = this.offset === 0 ? prevFrom + (end - from) : from;
     const unit = this.barUnit;
     const [power, bars, previous] = await Promise.all([
-      readSeries(this.#db, { uid: this.uid, quantity: 'p', from, to: end }),
+      this.#series({ uid: this.uid, quantity: 'p', from, to: end }),
       readEnergyBuckets(this.#db, this.uid, from, to, (ms) => startOfLocal(ms, unit)),
       readEnergyBuckets(this.#db, this.uid, prevFrom, prevTo, (ms) => startOfLocal(ms, unit)),
     ]);

@@ -14,7 +14,7 @@ import { billMeters, type BillMeter } from '../lib/tariff/billing';
 import { CostCache, rangeCosts, type RangeCosts } from '../lib/tariff/costs';
 import type { PriceError } from '../lib/tariff/errors';
 import type { FetchLike, PriceUnit } from '../lib/tariff/providers/common';
-import type { PriceSourceConfig } from '../lib/tariff/providers/sources';
+import { FILE_SOURCE_KEY, type PriceSourceConfig } from '../lib/tariff/providers/sources';
 import { memoryPriceStore, openPriceStore, type PriceStore } from '../lib/tariff/price-store';
 import { PriceService, type PriceStatus, type TariffSlot, tariffSlots } from '../lib/tariff/price-service';
 import type { PriceSlot } from '../lib/tariff/slot';
@@ -205,6 +205,18 @@ export class PricesState {
     this.revision++;
     void this.refreshToday();
     return result;
+  }
+
+  /**
+   * Spot prices another site holds (a remote viewer's replica): kept as the `file` source's, which
+   * the replica's settings name, so the viewer bills with the site's own prices.
+   */
+  async adoptSlots(slots: readonly PriceSlot[]): Promise<void> {
+    const store = this.#store;
+    if (!store || slots.length === 0) return;
+    await store.put(FILE_SOURCE_KEY, slots, this.#now());
+    this.revision++;
+    void this.refreshToday();
   }
 
   /** The ledger's energy of every registered meter in `[from, to)`. */

@@ -2,6 +2,7 @@
 import { addLocal, startOfLocal } from '../lib/format/calendar';
 import { readEvents, readSeries, type Series } from '../lib/store/queries';
 import type { EventRow, HistoryDb, RollupQuantity } from '../lib/store/schema';
+import type { SeriesReader } from './history.svelte';
 import type { Span } from './load-detail.svelte';
 
 export const QUALITY_QUANTITIES = ['vrms', 'f', 'thdV', 'thdI'] as const satisfies readonly RollupQuantity[];
@@ -16,11 +17,13 @@ export class QualityState {
   range = $state.raw<{ from: number; to: number }>({ from: 0, to: 0 });
   readonly #db: HistoryDb;
   readonly #now: () => number;
+  readonly #series: SeriesReader;
   #generation = 0;
 
-  constructor(db: HistoryDb, now: () => number = () => Date.now()) {
+  constructor(db: HistoryDb, now: () => number = () => Date.now(), series: SeriesReader = (query) => readSeries(db, query)) {
     this.#db = db;
     this.#now = now;
+    this.#series = series;
   }
 
   async show(uid: string | undefined, span: Span = this.span): Promise<void> {
@@ -36,7 +39,7 @@ export class QualityState {
     const to = Math.min(addLocal(from, this.span, 1), this.#now());
     const [events, ...series] = await Promise.all([
       readEvents(this.#db, addLocal(from, this.span, 0), to + 1, uid),
-      ...QUALITY_QUANTITIES.map((quantity) => (uid ? readSeries(this.#db, { uid, quantity, from, to }) : Promise.resolve(undefined))),
+      ...QUALITY_QUANTITIES.map((quantity) => (uid ? this.#series({ uid, quantity, from, to }) : Promise.resolve(undefined))),
     ]);
     if (generation !== this.#generation) return;
     this.range = { from, to: addLocal(from, this.span, 1) };

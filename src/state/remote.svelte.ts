@@ -12,12 +12,19 @@ import { topicLevel, Topics } from '../lib/remote/protocol';
 import { Publisher, type PublisherStatus } from '../lib/remote/publisher';
 import { type BrokerConfig, type PairedViewer, publishedSite, RemoteSiteStore } from '../lib/remote/site-link';
 import type { SiteSettings } from '../lib/settings/site-settings';
+import type { PriceSlot } from '../lib/tariff/slot';
+import { localDateOf } from '../lib/tariff/zone';
 
 export interface RemoteParts {
   readonly site: string;
   readonly historian: Historian;
   readonly aggregator: () => Aggregator | undefined;
   readonly settings: () => SiteSettings;
+  readonly prices: (from: number, to: number) => Promise<readonly PriceSlot[]>;
+  /** Today's cost of each meter, cents (the tiles' figures), published for Home Assistant and viewers. */
+  readonly todayCosts: () => ReadonlyMap<string, number>;
+  readonly todayEstimated: () => boolean;
+  readonly switchRelay?: (node: number, on: boolean) => Promise<{ readonly resultName: string }>;
 }
 
 export class RemoteState {
@@ -29,6 +36,7 @@ export class RemoteState {
   #store: RemoteSiteStore | undefined;
   #publisher: Publisher | undefined;
   #offs: (() => void)[] = [];
+  #publishedSettings = '';
 
   constructor(parts: RemoteParts) {
     this.#parts = parts;
@@ -100,9 +108,21 @@ export class RemoteState {
     });
   }
 
-  /** The history was written: new slots and events go out. */
+  /** The history was written: new slots, events and today's costs go out; changed settings too. */
   historyChanged(): void {
-    void this.#publisher?.historyChanged();
+    const publisher = this.#publisher;
+    if (!publisher) return;
+    const settings = this.#parts.settings();
+    const seen = JSON.stringify([settings.contractedPowerW, settings.tariff, settings.pin?.saltHex ?? null]);
+    if (seen !== this.#publishedSettings) {
+      // The first call only notes them: start() announced them already.
+      if (this.#publishedSettings !== '') publisher.metersChanged();
+      this.#publishedSettings = seen;
+    }
+    void publisher.historyChanged();
+    const day = localDateOf(Date.now(), settings.tariff.timeZone);
+    const estimated = this.#parts.todayEstimated();
+    for (const [uid, cents] of this.#parts.todayCosts()) publisher.cost({ uid, day, cents, currency: settings.tariff.currency, estimated });
   }
 
   metersChanged(): void {
@@ -128,7 +148,7 @@ export class RemoteState {
         ...(broker.password ? { password: broker.password } : {}),
         will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 },
       });
-      const publisher = new Publisher(client, publishedSite({ topics, siteName: () => this.broker?.name ?? 'Home', historian: this.#parts.historian, aggregator: this.#parts.aggregator, settings: this.#parts.settings, store }), {
+      const publisher = new Publisher(client, publishedSite({ topics, siteName: () => this.broker?.name ?? 'Home', historian: this.#parts.historian, aggregator: this.#parts.aggregator, settings: this.#parts.settings, prices: this.#parts.prices, store, ...(this.#parts.switchRelay ? { switchRelay: this.#parts.switchRelay } : {}) }), {
         homeAssistant: broker.homeAssistantPrefix ? { prefix: broker.homeAssistantPrefix } : false,
       });
       this.#offs.push(publisher.subscribe((status) => (this.status = status)));

@@ -20,9 +20,11 @@ import { AdapterState } from './adapter.svelte';
 import type { EnergyState } from './energy.svelte';
 import { HistoryState } from './history.svelte';
 import { PricesState } from './prices.svelte';
+import type { RemoteState } from './remote.svelte';
+import type { RemoteViewing } from './remote-view.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
 
-export type SourceKind = 'demo' | 'adapter';
+export type SourceKind = 'demo' | 'adapter' | 'remote';
 
 /** What the storage-full alarm says: what is kept where, and what the user can do. */
 function storageFullDetail(ledgerSaved: boolean): string {
@@ -73,6 +75,10 @@ export class BusSession {
   prices = $state.raw<PricesState | undefined>(undefined);
   /** The contracted-power guard and the planned runs (src/state/energy.svelte.ts). */
   energy = $state.raw<EnergyState | undefined>(undefined);
+  /** This site on an MQTT broker: the publisher and the paired viewers (src/state/remote.svelte.ts). */
+  remote = $state.raw<RemoteState | undefined>(undefined);
+  /** Viewing another site through a broker (source 'remote'): which, and how the link is. */
+  viewing = $state.raw<RemoteViewing | undefined>(undefined);
   /** Another tab has the bus: this one only says so. */
   secondary = $state(false);
   readonly meters = new SvelteMap<number, MeterTileState>();
@@ -89,6 +95,7 @@ export class BusSession {
   readonly #alarmMonitor = new AlarmMonitor();
   #releaseLock: (() => void) | undefined;
   #userClosed = false;
+  #closeViewing: (() => Promise<void>) | undefined;
 
   constructor() {
     this.#alarmMonitor.subscribe((alarms) => (this.alarms = alarms));
@@ -116,6 +123,13 @@ export class BusSession {
 
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
+    // A viewer of a remote site (a phone, the installer's laptop) opens on that site again.
+    const { loadViewerConfig } = await import('../lib/remote/viewer-config');
+    const viewing = loadViewerConfig(localStorage).viewing;
+    if (viewing) {
+      await this.viewRemote(viewing);
+      return;
+    }
     if (!(await this.#lock(false))) return;
     if (await this.adapter.resume().catch(() => false)) return;
     if (!this.#aggregator && this.source !== 'adapter') await this.connectDemo();
@@ -132,6 +146,7 @@ export class BusSession {
 
   /** The simulated household: the app's default when no adapter is connected. */
   async connectDemo(): Promise<void> {
+    if (this.source === 'remote') await this.#forgetViewing();
     await this.disconnect();
     this.error = undefined;
     try {
@@ -172,6 +187,7 @@ export class BusSession {
 
   /** An adapter transport from AdapterState (picked, or plugged back in): it replaces whatever runs. */
   async #useAdapter(transport: CanTransport): Promise<void> {
+    if (this.source === 'remote') await this.#forgetViewing();
     await this.disconnect();
     this.error = undefined;
     this.#names = new Map();
@@ -184,10 +200,74 @@ export class BusSession {
     }
   }
 
+  /**
+   * Shows another site through its MQTT broker (docs/deployment.md): its meters live, its history
+   * mirrored into this browser, its loads switched by signed commands. No adapter, no bus here.
+   */
+  async viewRemote(site: string): Promise<void> {
+    await this.disconnect();
+    this.error = undefined;
+    try {
+      const { openRemoteView } = await import('./remote-view.svelte');
+      this.source = 'remote';
+      this.link = 'connecting';
+      const view = await openRemoteView(site, {
+        tiles: this.meters,
+        alarms: this.#alarmMonitor,
+        link: (status, detail) => {
+          this.link = status;
+          this.linkDetail = detail;
+        },
+        registry: (meters) => (this.registry = meters),
+      });
+      this.#closeViewing = view.close;
+      this.viewing = view.viewing;
+      this.history = view.history;
+      this.settings = view.settings;
+      this.prices = view.prices;
+      this.registry = view.history.historian.meters;
+      this.adapterLabel = view.viewing.label;
+      this.#every(FLUSH_MS, () => void view.history.historian.flush());
+      this.#every(ALARM_TICK_MS, () => view.tick());
+    } catch (error) {
+      this.source = undefined;
+      this.#fail(error);
+    }
+  }
+
+  /** Back from a remote site to this device's own bus (the demo bus, or the adapter). */
+  async stopViewing(): Promise<void> {
+    await this.#forgetViewing();
+    await this.disconnect();
+    await this.start();
+  }
+
+  /** The app opens on this device's bus next time, not on the remote site. */
+  async #forgetViewing(): Promise<void> {
+    const { loadViewerConfig, saveViewerConfig } = await import('../lib/remote/viewer-config');
+    const config = loadViewerConfig(localStorage);
+    if (config.viewing !== undefined) saveViewerConfig(localStorage, { ...config, viewing: undefined });
+  }
+
+  /** A remote site's load switched by a command signed here and checked there (with the PIN when the site has one). */
+  async switchRemote(node: number, on: boolean, pin?: string): Promise<{ ok: boolean; detail: string }> {
+    const viewing = this.viewing;
+    const uid = this.registry.find((m) => m.node === node)?.uid;
+    if (!viewing || !uid) throw new Error('not viewing a remote site');
+    return viewing.command(uid, on, pin);
+  }
+
   async disconnect(): Promise<void> {
     this.#userClosed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    const closeViewing = this.#closeViewing;
+    this.#closeViewing = undefined;
+    this.viewing = undefined;
+    await closeViewing?.().catch(() => undefined);
+    const remote = this.remote;
+    this.remote = undefined;
+    await remote?.stop();
     this.energy?.stop();
     this.energy = undefined;
     const aggregator = this.#aggregator;
@@ -310,11 +390,15 @@ export class BusSession {
       meters: (meters) => {
         this.registry = meters;
         for (const [node, tile] of this.meters) this.meters.set(node, this.#withInfo(tile));
+        this.remote?.metersChanged();
       },
       flushed: (result) => {
         this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.quotaExceeded ? storageFullDetail(result.essentialWrites !== undefined) : result.error);
         // Today's energy as the ledger now holds it.
-        if ((result.ok && result.writes > 0) || (result.essentialWrites ?? 0) > 0) void this.history?.refreshToday(historian.meters);
+        if ((result.ok && result.writes > 0) || (result.essentialWrites ?? 0) > 0) {
+          void this.history?.refreshToday(historian.meters);
+          this.remote?.historyChanged();
+        }
       },
     });
     historian.attach(aggregator);
@@ -326,7 +410,10 @@ export class BusSession {
         if (status === 'disconnected') for (const [node, tile] of this.meters) this.meters.set(node, { ...tile, silent: true });
         if (!this.#userClosed) this.#alarmMonitor.adapter(status === 'disconnected', Date.now(), detail ? `the adapter is gone (${detail})` : undefined);
       },
-      snapshot: (reading) => this.#update(reading),
+      snapshot: (reading) => {
+        this.#update(reading);
+        this.remote?.snapshot(reading);
+      },
       presence: ({ node, silent, missed }) => {
         const tile = this.meters.get(node);
         if (tile && tile.silent !== silent) this.meters.set(node, { ...tile, silent, missed: this.#aggregator?.pollStats(node)?.missed ?? missed });
@@ -352,6 +439,15 @@ export class BusSession {
     if (this.#aggregator !== aggregator) return; // disconnected meanwhile
     this.energy = energy;
     energy.start();
+    // The broker link, when the user set one up (Settings, Remote view): loaded only then.
+    const { RemoteState } = await import('./remote.svelte');
+    const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), todayCosts: () => prices.todayCosts, todayEstimated: () => prices.todayEstimated, switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });
+    await remote.start().catch((error: unknown) => (remote.problem = errorMessage(error)));
+    if (this.#aggregator !== aggregator) {
+      await remote.stop();
+      return;
+    }
+    this.remote = remote;
   }
 
   #every(ms: number, fn: () => void): void {

@@ -3,6 +3,7 @@
  * backups); and the PIN lock that guards switching loads and changing settings.
  */
 import type { Historian } from '../lib/aggregator/historian';
+import type { RemoteSiteSettings } from '../lib/remote/protocol';
 import { checkPin, DEFAULT_SITE_SETTINGS, hashPin, type SiteSettings, validateSiteSettings } from '../lib/settings/site-settings';
 
 const SETTINGS_KEY = 'site';
@@ -59,6 +60,16 @@ export class SiteSettingsState {
     this.#historian.putSetting(SETTINGS_KEY, next);
     const result = await this.#historian.flush();
     if (!result.ok) throw new Error(`the settings could not be saved: ${result.error ?? 'unknown error'}`);
+    this.value = next;
+  }
+
+  /**
+   * A remote viewer's copy of the site's settings: its contracted power and tariff, with prices
+   * from the site (the `file` source the replica fills). The PIN stays at the site, which checks it.
+   */
+  adoptRemote(remote: RemoteSiteSettings): void {
+    const next = validateSiteSettings({ ...this.value, contractedPowerW: remote.contractedPowerW, tariff: remote.tariff, priceSource: { provider: 'file', currency: remote.tariff.currency }, pin: undefined });
+    this.#historian.putSetting(SETTINGS_KEY, next);
     this.value = next;
   }
 

@@ -5,7 +5,7 @@
  */
 import type { RejectionReason } from '../meter/link';
 
-export type AlarmKind = 'over-contract' | 'rejected-burst' | 'forged-requests' | 'meter-silent' | 'adapter-lost' | 'storage-full' | 'storage-error';
+export type AlarmKind = 'over-contract' | 'rejected-burst' | 'forged-requests' | 'meter-silent' | 'adapter-lost' | 'storage-full' | 'storage-error' | 'site-offline';
 
 export interface Alarm {
   /** `kind` or `kind:node`: one alarm of a kind per meter. */
@@ -67,6 +67,12 @@ export class AlarmMonitor {
   adapter(lost: boolean, at: number, detail = 'the USB adapter is gone'): void {
     if (lost) this.#raise('adapter-lost', undefined, at, detail);
     else this.#clear('adapter-lost');
+  }
+
+  /** A remote viewer: the site it shows is gone from the broker (or the broker from the viewer), or back. */
+  remoteSite(offline: boolean, at: number, detail: string): void {
+    if (offline) this.#raise('site-offline', undefined, at, detail);
+    else this.#clear('site-offline');
   }
 
   storage(state: 'ok' | 'full' | 'error', at: number, detail = ''): void {

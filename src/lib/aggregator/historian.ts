@@ -213,6 +213,29 @@ export class Historian {
     return state.info;
   }
 
+  /**
+   * A meter as another site's aggregator registered it (a remote viewer's replica): taken as it
+   * is, names and all, and written with the next flush.
+   */
+  adoptMeter(info: MeterInfo): void {
+    const state = this.#meters.get(info.uid);
+    if (state) {
+      state.info = info;
+      state.node = info.node;
+    } else {
+      this.#meters.set(info.uid, { info, node: info.node, cursor: undefined, gaps: [], lastEventSeq: 0, lastAggregate: 0, backfilling: false, backfillAgain: false, eventsDue: false, eventsReadAt: 0 });
+    }
+    for (const [n, u] of this.#byNode) if (u === info.uid && n !== info.node) this.#byNode.delete(n);
+    this.#byNode.set(info.node, info.uid);
+    this.#writer.putMeter(info);
+    this.#emitMeters();
+  }
+
+  /** Rows another writer (a remote viewer's replica) put in the database: the screens read again. */
+  written(writes: number): void {
+    for (const l of this.#listeners) l.flushed?.({ ok: true, writes });
+  }
+
   /** Writes what is buffered; on a full disk, prunes by the retention policy and tries once more. */
   async flush(): Promise<FlushResult> {
     let result = await this.#writer.flush();

@@ -3,7 +3,8 @@
  * `connectBroker` builds it on mqtt.js over WebSockets (ws:// or wss://, the only transports a
  * browser has); tests of the layers above may give them any implementation.
  */
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+// The default export: mqtt.js's browser bundle has no named exports.
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { errorMessage } from '../errors';
 
 export type BrokerStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -63,7 +64,7 @@ class MqttJsBroker implements BrokerClient {
       ...(options.password ? { password: options.password } : {}),
       ...(options.will ? { will: { topic: options.will.topic, payload: options.will.payload, retain: options.will.retain, qos: options.will.qos } } : {}),
     };
-    this.#client = connect(brokerUrl(options.url), o);
+    this.#client = mqtt.connect(brokerUrl(options.url), o);
     this.#client.on('connect', () => this.#set('connected'));
     this.#client.on('reconnect', () => this.#set('reconnecting'));
     this.#client.on('offline', () => this.#set('offline'));

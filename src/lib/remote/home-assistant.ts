@@ -23,8 +23,10 @@ interface SensorSpec {
   readonly template: string;
   readonly deviceClass?: string;
   readonly unit?: string;
-  readonly stateClass?: 'measurement' | 'total_increasing';
+  readonly stateClass?: 'measurement' | 'total_increasing' | 'total';
   readonly precision?: number;
+  /** The meter's topic the sensor reads: its live reading (default), or today's cost. */
+  readonly topic?: 'live' | 'cost';
 }
 
 const SENSORS: readonly SensorSpec[] = [
@@ -38,10 +40,12 @@ const SENSORS: readonly SensorSpec[] = [
   { key: 'thd_voltage', name: 'THD of voltage', component: 'sensor', template: '{{ value_json.thdV if value_json.thdV is not none else "unknown" }}', unit: '%', stateClass: 'measurement', precision: 2 },
   { key: 'thd_current', name: 'THD of current', component: 'sensor', template: '{{ value_json.thdI if value_json.thdI is not none else "unknown" }}', unit: '%', stateClass: 'measurement', precision: 2 },
   { key: 'relay', name: 'Supply', component: 'binary_sensor', template: "{{ 'ON' if value_json.relayOn else 'OFF' }}", deviceClass: 'power' },
+  // Today's cost as Wattwall bills it (the tile's figure); it starts again at zero each local day.
+  { key: 'cost_today', name: 'Cost today', component: 'sensor', template: '{{ (value_json.cents / 100) | round(2) }}', deviceClass: 'monetary', stateClass: 'total', precision: 2, topic: 'cost' },
 ];
 
 /** The discovery messages of one meter (`prefix` is Home Assistant's, "homeassistant" by default). */
-export function discoveryMessages(topics: Topics, meter: RemoteMeterInfo, options: { readonly prefix?: string; readonly siteName: string; readonly firmware?: string }): DiscoveryMessage[] {
+export function discoveryMessages(topics: Topics, meter: RemoteMeterInfo, options: { readonly prefix?: string; readonly siteName: string; readonly firmware?: string; readonly currency?: string }): DiscoveryMessage[] {
   const haPrefix = options.prefix ?? 'homeassistant';
   const objectBase = `wattwall_${topicLevel(topics.site)}_${topicLevel(meter.uid)}`;
   const device = {
@@ -58,13 +62,13 @@ export function discoveryMessages(topics: Topics, meter: RemoteMeterInfo, option
       name: s.name,
       unique_id: `${objectBase}_${s.key}`,
       object_id: `${objectBase}_${s.key}`,
-      state_topic: topics.live(meter.uid),
+      state_topic: s.topic === 'cost' ? topics.cost(meter.uid) : topics.live(meter.uid),
       value_template: s.template,
       availability_topic: topics.availability,
       payload_available: 'online',
       payload_not_available: 'offline',
       ...(s.deviceClass ? { device_class: s.deviceClass } : {}),
-      ...(s.unit ? { unit_of_measurement: s.unit } : {}),
+      ...(s.unit ? { unit_of_measurement: s.unit } : s.deviceClass === 'monetary' ? { unit_of_measurement: options.currency ?? 'EUR' } : {}),
       ...(s.stateClass ? { state_class: s.stateClass } : {}),
       ...(s.precision === undefined ? {} : { suggested_display_precision: s.precision }),
       device,

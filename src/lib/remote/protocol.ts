@@ -5,14 +5,19 @@
  *
  *   <prefix>/<site>/online                 retained  SiteAnnouncement
  *   <prefix>/<site>/availability           retained  "online", or "offline" (the last will) when the site is gone
+ *   <prefix>/<site>/settings               retained  RemoteSiteSettings (contracted power and tariff: no PIN, no tokens)
  *   <prefix>/<site>/meter/<uid>/info       retained  RemoteMeterInfo
  *   <prefix>/<site>/meter/<uid>/live       retained  LiveReading
  *   <prefix>/<site>/meter/<uid>/slot       QoS 1     SlotMessage (idempotent: the slot's value so far)
+ *   <prefix>/<site>/meter/<uid>/cost       retained  CostMessage (today's cost of the load, for Home Assistant)
  *   <prefix>/<site>/event                  QoS 1     EventMessage (idempotent by uid and seq)
  *   <prefix>/<site>/rpc/<viewer>/req|res   QoS 1     history queries from a viewer, and answers
  *   <prefix>/<site>/cmd/<viewer>           QoS 1     SignedCommand
  *   <prefix>/<site>/cmd/<viewer>/result    QoS 1     SignedResult
  */
+
+import type { Tariff } from '../tariff/tariff';
+import { validateTariff } from '../tariff/tariff';
 
 export const REMOTE_PROTOCOL = 1;
 
@@ -47,6 +52,10 @@ export class Topics {
     return `${this.base}/availability`;
   }
 
+  get settings(): string {
+    return `${this.base}/settings`;
+  }
+
   meterInfo(uid: string): string {
     return `${this.base}/meter/${topicLevel(uid)}/info`;
   }
@@ -57,6 +66,10 @@ export class Topics {
 
   slot(uid: string): string {
     return `${this.base}/meter/${topicLevel(uid)}/slot`;
+  }
+
+  cost(uid: string): string {
+    return `${this.base}/meter/${topicLevel(uid)}/cost`;
   }
 
   get event(): string {
@@ -90,9 +103,10 @@ export class Topics {
     const rest = topic.slice(this.base.length + 1).split('/');
     if (rest.length === 1 && rest[0] === 'online') return { kind: 'online' };
     if (rest.length === 1 && rest[0] === 'availability') return { kind: 'availability' };
+    if (rest.length === 1 && rest[0] === 'settings') return { kind: 'settings' };
     if (rest.length === 1 && rest[0] === 'event') return { kind: 'event' };
     if (rest.length === 3 && rest[0] === 'meter' && rest[1]) {
-      if (rest[2] === 'info' || rest[2] === 'live' || rest[2] === 'slot') return { kind: rest[2], uid: rest[1] };
+      if (rest[2] === 'info' || rest[2] === 'live' || rest[2] === 'slot' || rest[2] === 'cost') return { kind: rest[2], uid: rest[1] };
     }
     if (rest.length === 3 && rest[0] === 'rpc' && rest[1] && (rest[2] === 'req' || rest[2] === 'res')) return { kind: rest[2] === 'req' ? 'rpc-request' : 'rpc-response', viewer: rest[1] };
     if (rest.length === 2 && rest[0] === 'cmd' && rest[1]) return { kind: 'command', viewer: rest[1] };
@@ -102,8 +116,8 @@ export class Topics {
 }
 
 export type ParsedTopic =
-  | { readonly kind: 'online' | 'availability' | 'event' }
-  | { readonly kind: 'info' | 'live' | 'slot'; readonly uid: string }
+  | { readonly kind: 'online' | 'availability' | 'settings' | 'event' }
+  | { readonly kind: 'info' | 'live' | 'slot' | 'cost'; readonly uid: string }
   | { readonly kind: 'rpc-request' | 'rpc-response' | 'command' | 'command-result'; readonly viewer: string };
 
 /** A site says it is there (retained; the broker clears it with the last will). */
@@ -149,6 +163,23 @@ export interface SlotMessage {
   readonly start: number;
   readonly importMwh: number;
   readonly exportMwh: number;
+}
+
+/** What a viewer needs of the site's settings to bill as the site does. Never the PIN's hash or a price API's token. */
+export interface RemoteSiteSettings {
+  readonly contractedPowerW: number;
+  readonly tariff: Tariff;
+}
+
+/** A load's cost today so far, as the site's tiles show it. */
+export interface CostMessage {
+  readonly uid: string;
+  /** Local day (the tariff's time zone), YYYY-MM-DD. */
+  readonly day: string;
+  readonly cents: number;
+  readonly currency: string;
+  /** Some slots were priced at the tariff's fallback. */
+  readonly estimated: boolean;
 }
 
 export interface EventMessage {
@@ -219,6 +250,20 @@ export function readEventMessage(payload: Uint8Array | string): EventMessage {
   const e = check<EventMessage>(parseJson(payload), { uid: 'string', seq: 'number', kind: 'string', start: 'number', durationMs: 'number', extremeV: 'number' }, 'the event');
   if (!['dip', 'swell', 'interruption'].includes(e.kind)) throw new RemoteMessageError(`the event: unknown kind ${e.kind}`);
   return e;
+}
+
+export function readRemoteSettings(payload: Uint8Array | string): RemoteSiteSettings {
+  const o = check<{ contractedPowerW: number; tariff: unknown }>(parseJson(payload), { contractedPowerW: 'number', tariff: 'object|null' }, 'the site settings');
+  if (o.contractedPowerW <= 0) throw new RemoteMessageError('the site settings: the contracted power must be positive');
+  const tariff = validateTariff(o.tariff);
+  if (!tariff.ok) throw new RemoteMessageError(`the site settings: the tariff is not valid (${tariff.issues.map((i) => i.message).join('; ')})`);
+  return { contractedPowerW: o.contractedPowerW, tariff: tariff.value };
+}
+
+export function readCost(payload: Uint8Array | string): CostMessage {
+  const c = check<CostMessage>(parseJson(payload), { uid: 'string', day: 'string', cents: 'number', currency: 'string', estimated: 'boolean' }, 'the cost');
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(c.day)) throw new RemoteMessageError('the cost: day must be YYYY-MM-DD');
+  return c;
 }
 
 export const encode = (value: unknown): string => JSON.stringify(value);

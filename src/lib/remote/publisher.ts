@@ -4,17 +4,18 @@
  * their signed commands after checking them. When the broker is away the site keeps working; when
  * it returns the publisher sends every slot from where it had got to, so a viewer neither misses
  * nor doubles a record (a slot message is the slot's value so far: sending it again replaces).
+ * A slot is sent again whenever its value changed, for as long as it can change (25 hours).
  */
 import { errorMessage } from '../errors';
 import type { PinHash } from '../settings/site-settings';
 import type { Series, SlotEnergy } from '../store/queries';
 import type { EventRow } from '../store/schema';
-import { SLOT_MS } from '../tariff/slot';
+import { type PriceSlot, SLOT_MS } from '../tariff/slot';
 import type { BrokerClient, BrokerStatus } from './broker';
 import { signResult, verifyCommand, type ViewerCredential } from './command-auth';
 import { discoveryMessages } from './home-assistant';
-import { encode, type EventMessage, type LiveReading, REMOTE_PROTOCOL, type RemoteMeterInfo, type SiteAnnouncement, type SlotMessage, type Topics } from './protocol';
-import { type RpcCall, type RpcResponse, seriesToJson, verifyRequest } from './rpc';
+import { type CostMessage, encode, type EventMessage, type LiveReading, REMOTE_PROTOCOL, type RemoteMeterInfo, type RemoteSiteSettings, type SiteAnnouncement, type SlotMessage, type Topics } from './protocol';
+import { type RpcCall, type RpcResponse, seriesToJson, signResponse, verifyRequest } from './rpc';
 
 /** What the publisher needs of the site: the app's state and history behind a small surface. */
 export interface PublishedSite {
@@ -22,6 +23,9 @@ export interface PublishedSite {
   readonly name: () => string;
   readonly meters: () => readonly RemoteMeterInfo[];
   readonly settings: () => { readonly contractedPowerW: number; readonly currency: string; readonly pin: PinHash | undefined };
+  /** What a viewer bills with: the contracted power and the tariff. */
+  readonly remoteSettings: () => RemoteSiteSettings;
+  readonly readPrices: (from: number, to: number) => Promise<readonly PriceSlot[]>;
   readonly readSlots: (uids: readonly string[], from: number, to: number) => Promise<readonly SlotEnergy[]>;
   readonly readEvents: (from: number, to: number, uid?: string) => Promise<readonly EventRow[]>;
   readonly readSeries: (call: Extract<RpcCall, { method: 'series' }>['params']) => Promise<Series>;
@@ -56,12 +60,17 @@ export interface PublisherStatus {
 const DAY_MS = 86_400_000;
 /** How far back a fresh publisher (no cursor) sends slots: today and yesterday. */
 const FIRST_SLOTS_MS = 2 * DAY_MS;
+/** Slots this recent may still change (a straddling reading, a gap filled from the meters' 24 hours of aggregates). */
+const REPUBLISH_WINDOW_MS = 25 * 3_600_000;
 
 export class Publisher {
   readonly #broker: BrokerClient;
   readonly #site: PublishedSite;
   readonly #options: PublisherOptions;
   readonly #lastLive = new Map<string, number>();
+  readonly #lastCost = new Map<string, string>();
+  /** The value last confirmed by the broker for each slot of the window, `uid|start` → `import|export`. */
+  readonly #sent = new Map<string, string>();
   readonly #offs: (() => void)[] = [];
   #cursor = new Map<string, number>();
   #running: Promise<void> | undefined;
@@ -113,9 +122,17 @@ export class Publisher {
     this.#publish(this.#site.topics.live(uid), encode(reading), 0, true);
   }
 
-  /** The meters changed (a meter joined, the user renamed one). */
+  /** The meters changed (a meter joined, the user renamed one), or the site's settings did. */
   metersChanged(): void {
     if (this.#broker.status === 'connected') void this.#announce();
+  }
+
+  /** A load's cost today: published when it changed (retained, for Home Assistant and viewers). */
+  cost(message: CostMessage): void {
+    const text = encode(message);
+    if (this.#lastCost.get(message.uid) === text || this.#broker.status !== 'connected') return;
+    this.#lastCost.set(message.uid, text);
+    this.#publish(this.#site.topics.cost(message.uid), text, 0, true);
   }
 
   /**
@@ -165,11 +182,12 @@ export class Publisher {
       await this.#broker.subscribe(`${t.base}/cmd/+`, 1);
       await this.#broker.subscribe(`${t.base}/rpc/+/req`, 1);
       await this.#broker.publish(t.availability, 'online', { qos: 1, retain: true });
+      await this.#broker.publish(t.settings, encode(this.#site.remoteSettings()), { qos: 1, retain: true });
       await this.#broker.publish(t.online, encode(announcement), { qos: 1, retain: true });
       for (const meter of this.#site.meters()) {
         await this.#broker.publish(t.meterInfo(meter.uid), encode(meter), { qos: 1, retain: true });
         if (this.#options.homeAssistant) {
-          for (const d of discoveryMessages(t, meter, { prefix: this.#options.homeAssistant.prefix, siteName: this.#site.name() })) await this.#broker.publish(d.topic, d.payload, { qos: 1, retain: true });
+          for (const d of discoveryMessages(t, meter, { prefix: this.#options.homeAssistant.prefix, siteName: this.#site.name(), currency: settings.currency })) await this.#broker.publish(d.topic, d.payload, { qos: 1, retain: true });
         }
       }
       this.#update({ lastPublishAt: this.#site.now(), error: undefined });
@@ -183,18 +201,26 @@ export class Publisher {
     if (this.#broker.status !== 'connected') return;
     const now = this.#site.now();
     const open = Math.floor(now / SLOT_MS) * SLOT_MS;
+    // A slot keeps changing after it closes: the register reading that straddles its end is split
+    // into it when it arrives, and a gap is filled from the meters' 10-minute aggregates (the last
+    // 24 hours) when they are read. So every slot of the window is compared with what was sent,
+    // and sent again when it differs; only slots older than the window are final.
+    const settled = Math.floor((now - REPUBLISH_WINDOW_MS) / SLOT_MS) * SLOT_MS;
     for (const meter of this.#site.meters()) {
-      const from = this.#cursor.get(meter.uid) ?? open - FIRST_SLOTS_MS;
+      const from = Math.min(this.#cursor.get(meter.uid) ?? open - FIRST_SLOTS_MS, settled);
       const slots = await this.#site.readSlots([meter.uid], from, open + SLOT_MS);
+      const changed = slots.filter((s) => this.#sent.get(`${meter.uid}|${s.start}`) !== `${s.importMwh}|${s.exportMwh}`);
       await Promise.all(
-        slots.map((s) => {
+        changed.map((s) => {
           const message: SlotMessage = { uid: meter.uid, start: s.start, importMwh: s.importMwh, exportMwh: s.exportMwh };
           return this.#broker.publish(this.#site.topics.slot(meter.uid), encode(message), { qos: 1 });
         }),
       );
-      // Every slot before the open one is final and confirmed; the open one goes again next time.
-      this.#cursor.set(meter.uid, Math.max(from, open));
+      // Confirmed by the broker: remembered as sent.
+      for (const s of changed) this.#sent.set(`${meter.uid}|${s.start}`, `${s.importMwh}|${s.exportMwh}`);
+      this.#cursor.set(meter.uid, Math.max(this.#cursor.get(meter.uid) ?? from, settled));
     }
+    for (const key of this.#sent.keys()) if (Number(key.slice(key.indexOf('|') + 1)) < settled) this.#sent.delete(key);
     await this.#site.saveCursor(this.#cursor);
     this.#update({ lastPublishAt: now });
   }
@@ -254,6 +280,9 @@ export class Publisher {
   async #rpc(viewer: string, json: unknown): Promise<void> {
     let response: RpcResponse;
     const id = typeof (json as { id?: unknown })?.id === 'string' ? (json as { id: string }).id : '';
+    // Only a paired viewer gets an answer, signed with its key: strangers learn nothing.
+    const credential = this.#site.viewers().get(viewer);
+    if (!credential) return;
     try {
       const request = verifyRequest(json, this.#site.viewers());
       if (request.viewer !== viewer) return;
@@ -263,12 +292,14 @@ export class Publisher {
           ? seriesToJson(await this.#site.readSeries(call.params))
           : call.method === 'slots'
             ? await this.#site.readSlots(call.params.uids, call.params.from, call.params.to)
-            : await this.#site.readEvents(call.params.from, call.params.to, call.params.uid);
+            : call.method === 'prices'
+              ? await this.#site.readPrices(call.params.from, call.params.to)
+              : await this.#site.readEvents(call.params.from, call.params.to, call.params.uid);
       response = { id, ok: true, result };
     } catch (error) {
       response = { id, ok: false, error: errorMessage(error) };
     }
-    this.#publish(this.#site.topics.rpcResponse(viewer), encode(response), 1);
+    this.#publish(this.#site.topics.rpcResponse(viewer), encode(signResponse(credential, response)), 1);
   }
 
   #publish(topic: string, payload: string, qos: 0 | 1, retain = false): void {

@@ -6,7 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { historyRig } from '../aggregator/testing-history';
 import { hashPin, DEFAULT_SITE_SETTINGS, type SiteSettings } from '../settings/site-settings';
 import { resistive } from '../sim/waveforms';
-import { readSlotEnergy } from '../store/queries';
+import { Historian } from '../aggregator/historian';
+import { readEvents, readSlotEnergy } from '../store/queries';
+import { openHistory } from '../store/schema';
+import { billMeters, computeBill } from '../tariff/billing';
+import { rangePeriod } from '../tariff/costs';
+import { type PriceSlot, SLOT_MS } from '../tariff/slot';
+import { flatTariff, type Tariff } from '../tariff/tariff';
+import { RemoteMirror } from './mirror';
 import { connectBroker } from './broker';
 import { issueViewer, pairingCode, readPairingCode } from './command-auth';
 import { Topics } from './protocol';
@@ -48,16 +55,20 @@ async function settle<T>(promise: Promise<T>, run: () => Promise<void>, what = '
   return value as T;
 }
 
-async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker.url) {
-  const h = await historyRig([
-    { nodeId: 3, name: 'oven', load: resistive(2400) },
-    { nodeId: 8, name: 'lamp', load: resistive(60) },
-  ]);
+async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker.url, prices: (from: number, to: number) => Promise<readonly PriceSlot[]> = async () => [], id = 'homesite', name = 'Home') {
+  const h = await historyRig(
+    id === 'homesite'
+      ? [
+          { nodeId: 3, name: 'oven', load: resistive(2400) },
+          { nodeId: 8, name: 'lamp', load: resistive(60) },
+        ]
+      : [{ nodeId: 5, name: 'pump', load: resistive(900) }],
+  );
   const session = await h.open();
   const store = await RemoteSiteStore.open(session.historian);
-  const topics = new Topics('wattwall', 'homesite');
+  const topics = new Topics('wattwall', id);
   const client = connectBroker({ url, clientId: `site-${Math.random().toString(36).slice(2)}`, will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 }, reconnectMs: 200 });
-  const publisher = new Publisher(client, publishedSite({ topics, siteName: () => 'Home', historian: session.historian, aggregator: () => h.session?.aggregator, settings: () => settings, store, now: h.rig.nowMs }));
+  const publisher = new Publisher(client, publishedSite({ topics, siteName: () => name, historian: session.historian, aggregator: () => h.session?.aggregator, settings: () => settings, prices, store, now: h.rig.nowMs }));
   await publisher.start();
   session.aggregator.subscribe({
     snapshot: (r) => {
@@ -66,7 +77,7 @@ async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker
     },
   });
   session.historian.subscribe({ flushed: () => void publisher.historyChanged(), meters: () => publisher.metersChanged() });
-  const credential = issueViewer('homesite');
+  const credential = issueViewer(id);
   await store.pair({ ...credential, name: 'phone', pairedAt: h.rig.nowMs() });
   /** Polls the bus a second at a time (virtual), letting the broker's real I/O run between. */
   const tick = async () => {
@@ -214,4 +225,95 @@ describe('remote view through a real broker', () => {
     await s.h.close();
     await proxy.close();
   }, 180_000);
+  it('a viewer’s replica holds every slot, the events, the tariff and the prices: its bill is the site’s, to the cent', async () => {
+    // A dynamic tariff: the bill needs the site's spot prices as well as its energy.
+    const base = flatTariff(0.2, 'EUR', 'Europe/Rome');
+    const tariff: Tariff = { ...base, name: 'dynamic', energy: { kind: 'dynamic', markupPerKwh: 0.01, fallback: { kind: 'fixed', perKwh: 0.2 } } };
+    const spot = (from: number, to: number): PriceSlot[] => {
+      const out: PriceSlot[] = [];
+      for (let t = Math.ceil(from / SLOT_MS) * SLOT_MS; t < to; t += SLOT_MS) out.push({ start: t, end: t + SLOT_MS, price: 0.05 + ((t / SLOT_MS) % 7) * 0.01 });
+      return out;
+    };
+    const settings: SiteSettings = { ...DEFAULT_SITE_SETTINGS, contractedPowerW: 4500, tariff };
+    const s = await site(settings, broker.url, async (from, to) => spot(from, to));
+    await until('the site to be connected', () => s.client.status === 'connected', s.tick);
+    // The site has history before the viewer first opens it.
+    for (let k = 0; k < 30 * 6; k++) await s.h.poll(10, 10);
+    await s.session.historian.flush();
+    await settle(s.publisher.historyChanged(), s.tick);
+
+    const { viewer, client } = await viewerFor(pairingCode(s.credential), s.h.rig.nowMs);
+    const db = await openHistory(`replica-${Math.random().toString(36).slice(2)}`);
+    const replica = await Historian.open(db);
+    const adopted: PriceSlot[] = [];
+    let remoteSettings: unknown;
+    const mirror = new RemoteMirror(replica, viewer, { now: s.h.rig.nowMs, prices: async (p) => void adopted.push(...p), settings: (r) => (remoteSettings = r) });
+    await mirror.start();
+    await until('the meters and settings', () => replica.meters.length === 2 && remoteSettings !== undefined, s.tick);
+    expect(remoteSettings).toEqual({ contractedPowerW: 4500, tariff });
+    const named = (ms: readonly { uid: string; name: string; node: number; kind: string }[]) => ms.map((m) => ({ uid: m.uid, name: m.name, node: m.node, kind: m.kind })).sort((a, b) => a.node - b.node);
+    expect(named(replica.meters)).toEqual(named(s.session.historian.meters));
+    const caught = await settle(mirror.catchUp(), s.tick, 'the catch-up');
+    expect(caught.slots).toBeGreaterThanOrEqual(4);
+
+    // Then it follows live: more history, written on the site, arrives by the stream alone.
+    for (let k = 0; k < 20 * 6; k++) await s.h.poll(10, 10);
+    // From here the bus stands still (real time only), so the site's last flush is its final word.
+    const wait = () => new Promise<void>((r) => setTimeout(r, 20));
+    await s.session.historian.flush();
+    await settle(s.publisher.historyChanged(), wait);
+    await until('the stream to arrive', () => false, wait, 25).catch(() => undefined);
+    await mirror.idle();
+
+    const uids = s.session.historian.meters.map((m) => m.uid);
+    const from = s.h.rig.nowMs() - 2 * 86_400_000;
+    const to = s.h.rig.nowMs() + 1;
+    const [mine, theirs] = await Promise.all([readSlotEnergy(db, uids, from, to), readSlotEnergy(s.h.db, uids, from, to)]);
+    expect(mine).toEqual(theirs);
+    expect(await readEvents(db, from, to)).toEqual(await readEvents(s.h.db, from, to));
+    // Every spot price of the span the replica covers, as the site holds them.
+    expect(adopted.length).toBeGreaterThan(0);
+    expect(adopted.every((p) => spot(p.start, p.end)[0]?.price === p.price)).toBe(true);
+
+    const period = rangePeriod(Math.floor(from / SLOT_MS) * SLOT_MS, Math.ceil(to / SLOT_MS) * SLOT_MS, tariff.timeZone);
+    const bill = (energy: typeof mine, meters: typeof replica.meters) => computeBill({ tariff, meters: billMeters(meters), energy, spot: adopted, period, now: to });
+    const viewerBill = bill(mine, replica.meters);
+    const siteBill = computeBill({ tariff, meters: billMeters(s.session.historian.meters), energy: theirs, spot: spot(period.start, period.end), period, now: to });
+    expect(viewerBill.totalCents).toBe(siteBill.totalCents);
+    expect(viewerBill.totalCents).toBeGreaterThan(0);
+
+    mirror.stop();
+    viewer.close();
+    await client.close();
+    db.close();
+    await s.publisher.stop();
+    await s.h.close();
+  }, 180_000);
+  it('one viewer lists the sites on a broker and switches between them', async () => {
+    const home = await site();
+    const barn = await site(DEFAULT_SITE_SETTINGS, broker.url, async () => [], 'barnsite', 'Barn');
+    const both = async () => {
+      await home.tick();
+      await barn.tick();
+    };
+    await until('both sites to be connected', () => home.client.status === 'connected' && barn.client.status === 'connected', both);
+    const { viewer, client } = await viewerFor(pairingCode(home.credential), home.h.rig.nowMs);
+    await until('both sites listed', () => viewer.sites.has('homesite') && viewer.sites.has('barnsite'), both);
+    expect([...viewer.sites.values()].map((a) => a.name).sort()).toEqual(['Barn', 'Home']);
+    await until('the home meters', () => viewer.meters.length === 2 && viewer.online, both);
+    // The other site, with its own pairing: only its meters, its live power, its history.
+    await viewer.open('barnsite', barn.credential, { load: () => 0, save: () => undefined });
+    await until('the barn meters', () => viewer.meters.length === 1 && viewer.online && (viewer.liveOf(viewer.meters[0]?.uid ?? '')?.watts ?? 0) > 800, both);
+    expect(viewer.site).toBe('barnsite');
+    const pump = viewer.meters[0]?.uid as string;
+    await barn.session.historian.flush();
+    const to = barn.h.rig.nowMs() + 1;
+    expect(await settle(viewer.slots([pump], to - 3_600_000, to), both)).toEqual(await readSlotEnergy(barn.h.db, [pump], to - 3_600_000, to));
+    viewer.close();
+    await client.close();
+    for (const s of [home, barn]) {
+      await s.publisher.stop();
+      await s.h.close();
+    }
+  }, 120_000);
 });

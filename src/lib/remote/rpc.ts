@@ -1,6 +1,6 @@
 /**
  * History over the broker: a paired viewer asks the site's aggregator for what its own screens
- * would read from IndexedDB (series, slot energy, events), and gets it back as JSON. Requests are
+ * would read from IndexedDB (series, slot energy, events, spot prices), and gets it back as JSON. Requests are
  * signed with the viewer's key, so only paired viewers can read a site's history through the
  * broker; answers are matched by id.
  */
@@ -15,7 +15,9 @@ import { RemoteMessageError } from './protocol';
 export type RpcCall =
   | { readonly method: 'series'; readonly params: { readonly uid: string; readonly quantity: RollupQuantity; readonly from: number; readonly to: number; readonly resolution?: Resolution } }
   | { readonly method: 'slots'; readonly params: { readonly uids: readonly string[]; readonly from: number; readonly to: number } }
-  | { readonly method: 'events'; readonly params: { readonly from: number; readonly to: number; readonly uid?: string } };
+  | { readonly method: 'events'; readonly params: { readonly from: number; readonly to: number; readonly uid?: string } }
+  /** The spot prices the site holds for `[from, to)`: a viewer bills with the site's own prices. */
+  | { readonly method: 'prices'; readonly params: { readonly from: number; readonly to: number } };
 
 export interface RpcRequest {
   readonly id: string;
@@ -25,6 +27,9 @@ export interface RpcRequest {
 }
 
 export type RpcResponse = { readonly id: string; readonly ok: true; readonly result: unknown } | { readonly id: string; readonly ok: false; readonly error: string };
+
+/** An answer as it travels: signed with the viewer's key, so nobody else on the broker can answer for the site. */
+export type SignedRpcResponse = RpcResponse & { readonly mac: string };
 
 /** Series as JSON: plain arrays. */
 export interface SeriesJson {
@@ -64,8 +69,24 @@ export function verifyRequest(payload: unknown, viewers: ReadonlyMap<string, Vie
   if (!p || !num('from') || !num('to')) throw new RemoteMessageError('a history request needs from and to');
   if (c.method === 'series' && (typeof p.uid !== 'string' || typeof p.quantity !== 'string')) throw new RemoteMessageError('a series request needs uid and quantity');
   if (c.method === 'slots' && !Array.isArray(p.uids)) throw new RemoteMessageError('a slots request needs uids');
-  if (c.method !== 'series' && c.method !== 'slots' && c.method !== 'events') throw new RemoteMessageError(`unknown method ${String((c as { method?: unknown }).method)}`);
+  if (c.method !== 'series' && c.method !== 'slots' && c.method !== 'events' && c.method !== 'prices') throw new RemoteMessageError(`unknown method ${String((c as { method?: unknown }).method)}`);
   return r as RpcRequest;
+}
+
+const responseMac = (keyHex: string, r: RpcResponse) => bytesToHex(hmac(sha256, hexToBytes(keyHex), new TextEncoder().encode(canonicalJson({ answer: r }))));
+
+export function signResponse(credential: ViewerCredential, response: RpcResponse): SignedRpcResponse {
+  return { ...response, mac: responseMac(credential.keyHex, response) };
+}
+
+/** The viewer's side: the site's answer, checked; undefined when it is not the site's (forged, or not an answer). */
+export function verifyResponse(credential: ViewerCredential, payload: unknown): RpcResponse | undefined {
+  const r = payload as Partial<SignedRpcResponse> | null;
+  if (!r || typeof r !== 'object' || typeof r.id !== 'string' || typeof r.mac !== 'string' || typeof r.ok !== 'boolean') return undefined;
+  const { mac, ...rest } = r as SignedRpcResponse;
+  const response = rest as RpcResponse;
+  if (response.ok === false && typeof response.error !== 'string') return undefined;
+  return responseMac(credential.keyHex, response) === mac ? response : undefined;
 }
 
 export type { EventRow };

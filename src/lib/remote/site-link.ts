@@ -8,6 +8,7 @@ import type { Aggregator } from '../aggregator/aggregator';
 import type { Historian } from '../aggregator/historian';
 import { readEvents, readSeries, readSlotEnergy } from '../store/queries';
 import type { SiteSettings } from '../settings/site-settings';
+import type { PriceSlot } from '../tariff/slot';
 import type { ViewerCredential } from './command-auth';
 import type { PublishedSite } from './publisher';
 import type { RemoteMeterInfo, Topics } from './protocol';
@@ -116,7 +117,11 @@ export interface SiteLinkParts {
   readonly historian: Historian;
   readonly aggregator: () => Aggregator | undefined;
   readonly settings: () => SiteSettings;
+  /** The site's cached spot prices of `[from, to)`. */
+  readonly prices: (from: number, to: number) => Promise<readonly PriceSlot[]>;
   readonly store: RemoteSiteStore;
+  /** How a remote switch reaches the meter: through the energy manager (as an override) when it runs. */
+  readonly switchRelay?: (node: number, on: boolean) => Promise<{ readonly resultName: string }>;
   readonly now?: () => number;
 }
 
@@ -132,6 +137,11 @@ export function publishedSite(parts: SiteLinkParts): PublishedSite {
       const s = parts.settings();
       return { contractedPowerW: s.contractedPowerW, currency: s.tariff.currency, pin: s.pin };
     },
+    remoteSettings: () => {
+      const s = parts.settings();
+      return { contractedPowerW: s.contractedPowerW, tariff: s.tariff };
+    },
+    readPrices: (from, to) => parts.prices(from, to),
     readSlots: (uids, from, to) => readSlotEnergy(db, uids, from, to),
     readEvents: (from, to, uid) => readEvents(db, from, to, uid),
     readSeries: (p) => readSeries(db, { uid: p.uid, quantity: p.quantity, from: p.from, to: p.to, ...(p.resolution ? { resolution: p.resolution } : {}) }),
@@ -139,7 +149,7 @@ export function publishedSite(parts: SiteLinkParts): PublishedSite {
       const aggregator = parts.aggregator();
       const meter = historian.meter(uid);
       if (!aggregator || !meter) return { ok: false, detail: aggregator ? `no meter ${uid} at this site` : 'the site is not connected to its bus' };
-      const ack = await aggregator.setRelay(meter.node, on);
+      const ack = await (parts.switchRelay ? parts.switchRelay(meter.node, on) : aggregator.setRelay(meter.node, on));
       return ack.resultName === 'ok' ? { ok: true, detail: on ? `${meter.name} switched on` : `${meter.name} switched off` } : { ok: false, detail: `the meter refused: ${ack.resultName}` };
     },
     viewers: () => store.viewers(),

@@ -7,13 +7,16 @@ import type { Series, SlotEnergy } from '../store/queries';
 import type { EventRow } from '../store/schema';
 import type { BrokerClient } from './broker';
 import { type CommandResult, type RemoteAction, signCommand, type ViewerCredential, verifyResult } from './command-auth';
-import { type EventMessage, type LiveReading, readAnnouncement, readEventMessage, readLive, readMeterInfo, readSlot, RemoteMessageError, type RemoteMeterInfo, type SiteAnnouncement, Topics } from './protocol';
-import { type RpcCall, type RpcResponse, type SeriesJson, seriesFromJson, signRequest } from './rpc';
+import type { PriceSlot } from '../tariff/slot';
+import { type CostMessage, type EventMessage, type LiveReading, readAnnouncement, readCost, readEventMessage, readLive, readMeterInfo, readRemoteSettings, readSlot, RemoteMessageError, type RemoteMeterInfo, type RemoteSiteSettings, type SiteAnnouncement, Topics } from './protocol';
+import { type RpcCall, type RpcResponse, type SeriesJson, seriesFromJson, signRequest, verifyResponse } from './rpc';
 
 export interface ViewerEvents {
   sites?(sites: ReadonlyMap<string, SiteAnnouncement>): void;
   meters?(meters: readonly RemoteMeterInfo[]): void;
   live?(uid: string, reading: LiveReading): void;
+  settings?(settings: RemoteSiteSettings): void;
+  cost?(cost: CostMessage): void;
   slot?(slot: SlotEnergy): void;
   event?(event: EventMessage): void;
   availability?(online: boolean): void;
@@ -32,6 +35,8 @@ export class RemoteViewer {
   readonly #sites = new Map<string, SiteAnnouncement>();
   readonly #meters = new Map<string, RemoteMeterInfo>();
   readonly #live = new Map<string, LiveReading>();
+  readonly #costs = new Map<string, CostMessage>();
+  #settings: RemoteSiteSettings | undefined;
   readonly #slots = new Map<string, SlotEnergy>();
   readonly #events = new Map<string, EventMessage>();
   readonly #listeners = new Set<ViewerEvents>();
@@ -64,6 +69,21 @@ export class RemoteViewer {
     return this.#live.get(uid);
   }
 
+  costOf(uid: string): CostMessage | undefined {
+    return this.#costs.get(uid);
+  }
+
+  /** The site's contracted power and tariff, once its retained settings arrived. */
+  get settings(): RemoteSiteSettings | undefined {
+    return this.#settings;
+  }
+
+  /** The site's announcement, once it arrived (with listSites, or with the site opened). */
+  get announcement(): SiteAnnouncement | undefined {
+    const site = this.#topics?.site;
+    return site === undefined ? undefined : this.#sites.get(site);
+  }
+
   get online(): boolean {
     return this.#online;
   }
@@ -94,8 +114,13 @@ export class RemoteViewer {
     this.#seqStore = seqStore;
     this.#meters.clear();
     this.#live.clear();
+    this.#costs.clear();
+    this.#settings = undefined;
+    this.#online = false;
     this.#slots.clear();
     this.#events.clear();
+    await this.#broker.subscribe(this.#topics.online, 1);
+    await this.#broker.subscribe(this.#topics.settings, 1);
     await this.#broker.subscribe(`${this.#topics.base}/availability`, 1);
     await this.#broker.subscribe(`${this.#topics.base}/meter/#`, 1);
     await this.#broker.subscribe(this.#topics.event, 1);
@@ -124,6 +149,10 @@ export class RemoteViewer {
 
   async slots(uids: readonly string[], from: number, to: number): Promise<SlotEnergy[]> {
     return (await this.#call({ method: 'slots', params: { uids, from, to } })) as SlotEnergy[];
+  }
+
+  async prices(from: number, to: number): Promise<PriceSlot[]> {
+    return (await this.#call({ method: 'prices', params: { from, to } })) as PriceSlot[];
   }
 
   async events(from: number, to: number, uid?: string): Promise<EventRow[]> {
@@ -187,6 +216,19 @@ export class RemoteViewer {
       const parsed = this.#topics?.parse(topic);
       if (!parsed) return;
       switch (parsed.kind) {
+        case 'settings': {
+          const settings = readRemoteSettings(payload);
+          this.#settings = settings;
+          this.#emit((l) => l.settings?.(settings));
+          break;
+        }
+        case 'cost': {
+          const cost = readCost(payload);
+          if (cost.uid !== parsed.uid) throw new RemoteMessageError('a cost under another meter’s topic');
+          this.#costs.set(cost.uid, cost);
+          this.#emit((l) => l.cost?.(cost));
+          break;
+        }
         case 'availability':
           this.#online = new TextDecoder().decode(payload) === 'online';
           this.#emit((l) => l.availability?.(this.#online));
@@ -221,7 +263,9 @@ export class RemoteViewer {
           break;
         }
         case 'rpc-response': {
-          const r = JSON.parse(new TextDecoder().decode(payload)) as RpcResponse;
+          const credential = this.#credential;
+          const r = credential ? verifyResponse(credential, JSON.parse(new TextDecoder().decode(payload))) : undefined;
+          if (!r) break; // not the site's answer
           const pending = this.#pending.get(r.id);
           if (!pending) break;
           clearTimeout(pending.timer);
