@@ -69,6 +69,13 @@ run('firmware host build and C unit tests', 'make', ['-C', 'firmware', 'host'], 
 });
 run('firmware for the STM32F107 (arm-none-eabi-gcc)', 'make', ['-C', 'firmware', 'arm']);
 run('meter core on a Cortex-M3 under QEMU: results and instruction budget', 'make', ['-C', 'firmware', 'bench']);
+run('meter main program under QEMU: superloop, simulated ADC, loopback CAN, polls answered', 'make', ['-C', 'firmware', 'qemu']);
+run('the QEMU run\'s records verified by the app\'s protocol code', 'npx', ['vitest', 'run', '--config', 'firmware/qemu/vitest.config.ts', '--reporter=default', '--reporter=json', `--outputFile=${join(out, 'vitest-qemu.json')}`], {
+  count: () => {
+    const r = json('vitest-qemu.json');
+    return { passed: r.numPassedTests, failed: r.numFailedTests };
+  },
+});
 run('app build (vite)', 'npx', ['vite', 'build']);
 run('end-to-end tests (Playwright, Chromium)', 'npx', ['playwright', 'test'], {
   env: { E2E_PREBUILT: '1', PLAYWRIGHT_JSON_OUTPUT_FILE: join(out, 'playwright.json') },

@@ -44,6 +44,17 @@ void test_frequency_10s(void);
 void test_aggregates_150_cycles(void);
 void test_harmonics_every(void);
 
+void test_eeprom_basics(void);
+void test_eeprom_power_cut_sweep(void);
+void test_eeprom_double_cut_sweep(void);
+void test_can_bit_timing_table(void);
+void test_can_bit_timing_search(void);
+void test_can_filters_match_meter(void);
+void test_app_nv_persistence(void);
+void test_app_no_frame_before_persisted(void);
+void test_app_calibration_and_relay(void);
+void test_app_power_cut_sweep(void);
+
 void test_sha256_vectors(void);
 void test_hmac_vectors(void);
 void test_hkdf_vectors(void);

@@ -5,8 +5,11 @@
  * Default_Handler, which spins, so the board layer can override any of them
  * by defining a function with the same name.
  *
- * No clock setup yet: the core runs from the 8 MHz HSI after reset. The real
- * board layer (PLL to 72 MHz, ADC/DMA, bxCAN) is a later issue.
+ * Reset_Handler also copies the vector table into RAM and points VTOR at
+ * it, so that taking an interrupt reads no flash: the DMA and CAN handlers
+ * (and the code they need, section .ramfunc, copied with .data) then keep
+ * running while the flash erases a page (board.c). The clocks are set up
+ * by board_init() (board.c), from main().
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -201,6 +204,11 @@ __attribute__((section(".isr_vector"), used)) const vector_t g_vector_table[NUM_
 
 _Static_assert(sizeof g_vector_table == NUM_VECTORS * 4u, "one 32-bit word per vector");
 
+/* VTOR needs the table aligned to its size rounded up to a power of two
+ * (84 words -> 512 bytes; PM0056 4.4.4). */
+static vector_t g_ram_vectors[NUM_VECTORS] __attribute__((aligned(512)));
+#define SCB_VTOR_REG (*(volatile uint32_t *)0xE000ED08u)
+
 void Reset_Handler(void)
 {
     /* Word counts from the linker symbols (all 4-byte aligned by the script). */
@@ -216,6 +224,11 @@ void Reset_Handler(void)
     for (size_t k = 0; k < bss_words; k++) {
         dst[k] = 0u;
     }
+    for (size_t k = 0; k < NUM_VECTORS; k++) {
+        g_ram_vectors[k] = g_vector_table[k];
+    }
+    SCB_VTOR_REG = (uint32_t)(uintptr_t)g_ram_vectors;
+    __asm__ volatile("dsb\n isb" ::: "memory");
     (void)main();
     for (;;) {
         /* main() must not return; if it does, stay here */
