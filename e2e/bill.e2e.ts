@@ -3,6 +3,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { expect, type Locator, type Page, type Route, test } from '@playwright/test';
 import { entsoeA44 } from '../src/lib/tariff/testing';
 import type { Draw } from '../src/lib/sim/waveforms';
+import { expectedBill as computeExpectedBill, type LedgerSlot } from './expected-bill';
 import { installFakeSerial } from './fixtures';
 
 // The bill in the built app, on the fake serial bus: the energy comes from simulated meters
@@ -20,8 +21,6 @@ const meters = [
 
 /** The test's own spot prices, EUR/MWh, by slot: high, so that a minute of energy is worth cents. */
 const spotEurPerMwh = (start: number): number => 3000 + ((start / SLOT_MS) % 8) * 125;
-/** EUR per kWh as integer nano-euro per kWh. */
-const nano = (eurPerKwh: number): bigint => BigInt(Math.round(eurPerKwh * 1e9));
 const TARIFF = { markup: 0.5, fallback: 4, gridFee: 0.2, excise: 0.1, vatPercent: 10 };
 
 /** Refuses (and counts) every request that is not to the app itself or answered by a test route. */
@@ -56,12 +55,6 @@ function energyCharts(requests: string[]) {
   };
 }
 
-interface LedgerSlot {
-  readonly uid: string;
-  readonly start: number;
-  readonly importMwh: number;
-}
-
 /** Every slot with energy in the page's history database, and the uid of each node. */
 async function stored(page: Page): Promise<{ slots: LedgerSlot[]; uidOf: Map<number, string> }> {
   const { slots, nodes } = await page.evaluate(async () => {
@@ -88,47 +81,12 @@ async function stored(page: Page): Promise<{ slots: LedgerSlot[]; uidOf: Map<num
   return { slots, uidOf: new Map(nodes) };
 }
 
-/** Half away from zero, as bills round. */
-function roundDiv(n: bigint, d: bigint): bigint {
-  const q = n / d;
-  const r = n % d;
-  return 2n * (r < 0n ? -r : r) >= d ? (n < 0n ? q - 1n : q + 1n) : q;
-}
-const FEMTO_PER_CENT = 10n ** 13n;
-
-/**
- * The bill worked out here, independently of the app: no grid meter, so the site's import in a
- * slot is what the two loads drew, each load paying its own energy at the slot's all-in price.
- */
-function expectedBill(slots: readonly LedgerSlot[], spot: (start: number) => number | undefined) {
-  const markup = nano(TARIFF.markup);
-  const fee = nano(TARIFF.gridFee);
-  const excise = nano(TARIFF.excise);
-  let energy = 0n;
-  let fees = 0n;
-  let exc = 0n;
-  let importMwh = 0;
-  const perMeter = new Map<string, bigint>();
-  const slotCost = new Map<string, bigint>();
-  for (const s of slots) {
-    const price = spot(s.start);
-    const energyRate = price === undefined ? nano(TARIFF.fallback) : nano(price / 1000) + markup;
-    const g = BigInt(s.importMwh);
-    energy += g * energyRate;
-    fees += g * fee;
-    exc += g * excise;
-    importMwh += s.importMwh;
-    const femto = g * (energyRate + fee + excise);
-    perMeter.set(s.uid, (perMeter.get(s.uid) ?? 0n) + femto);
-    slotCost.set(`${s.start}|${s.uid}`, roundDiv(femto * BigInt(100 + TARIFF.vatPercent), 100n * 1_000_000_000n));
-  }
-  const cents = (f: bigint) => Number(roundDiv(f, FEMTO_PER_CENT));
-  const lines = { energy: cents(energy), grid: cents(fees), excise: cents(exc) };
-  const taxable = lines.energy + lines.grid + lines.excise;
-  const vat = Number(roundDiv(BigInt(taxable) * BigInt(TARIFF.vatPercent), 100n));
-  const byMeter = new Map([...perMeter].map(([uid, f]) => [uid, Number(roundDiv(f * BigInt(100 + TARIFF.vatPercent), 100n * FEMTO_PER_CENT))]));
-  return { lines, vat, total: taxable + vat, importMwh, byMeter, slotCost };
-}
+/** The bill as the test computes it, for this file's tariff and prices. */
+const expectedBill = (slots: readonly LedgerSlot[], spot: (start: number) => number | undefined) =>
+  computeExpectedBill(slots, (start) => {
+    const perMwh = spot(start);
+    return perMwh === undefined ? undefined : perMwh / 1000;
+  }, TARIFF);
 
 const euro = (cents: number) => new Intl.NumberFormat('en-GB', { style: 'currency', currency: 'EUR' }).format(cents / 100);
 const decimal = (cents: number) => `${cents < 0 ? '-' : ''}${Math.floor(Math.abs(cents) / 100)}.${String(Math.abs(cents) % 100).padStart(2, '0')}`;

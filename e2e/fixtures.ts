@@ -52,6 +52,103 @@ export async function shownWatts(tile: Locator): Promise<number> {
   return match[2] === 'kW' ? value * 1000 : value;
 }
 
+/**
+ * The tablet's wall clock, `offsetMs` away from the machine's, before the app loads; the offset can
+ * be changed later (`setClockOffset`): the clock steps, as when NTP corrects a wrong clock. Only
+ * the wall clock moves (Date): timers and performance.now run on, as they do in a browser.
+ */
+export async function installClockOffset(page: Page, offsetMs: number): Promise<void> {
+  await page.addInitScript((initial) => {
+    const RealDate = Date;
+    const w = window as unknown as { __clockOffsetMs: number };
+    w.__clockOffsetMs = initial;
+    const now = () => RealDate.now() + w.__clockOffsetMs;
+    class TabletDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(now());
+        else super(...(args as [number]));
+      }
+      static override now(): number {
+        return now();
+      }
+    }
+    window.Date = TabletDate as DateConstructor;
+  }, offsetMs);
+}
+
+export async function setClockOffset(page: Page, offsetMs: number): Promise<void> {
+  await page.evaluate((ms) => {
+    (window as unknown as { __clockOffsetMs: number }).__clockOffsetMs = ms;
+  }, offsetMs);
+}
+
+/** What the page's history database holds: energy per meter (mWh, summed over slots), cursors and registry. */
+export interface StoredEnergy {
+  readonly byNode: Map<number, { uid: string; importMwh: number; exportMwh: number; cursor: { importMwh: number; exportMwh: number; boots: number; at: number } | undefined; gaps: number }>;
+}
+
+export async function storedEnergy(page: Page): Promise<StoredEnergy> {
+  const rows = await page.evaluate(async () => {
+    const name = (await indexedDB.databases()).map((d) => d.name ?? '').find((n) => n.startsWith('wattwall-history-'));
+    if (!name) return [];
+    const db = await new Promise<IDBDatabase>((resolve, reject) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const all = <T,>(store: string) =>
+      new Promise<T[]>((resolve, reject) => {
+        const r = db.transaction(store).objectStore(store).getAll();
+        r.onsuccess = () => resolve(r.result as T[]);
+        r.onerror = () => reject(r.error);
+      });
+    const [days, meters, cursors, gaps] = await Promise.all([
+      all<{ uid: string; importMwh: Float64Array; exportMwh: Float64Array }>('energy'),
+      all<{ uid: string; node: number }>('meters'),
+      all<{ uid: string; importMwh: number; exportMwh: number; boots: number; at: number }>('cursors'),
+      all<{ uid: string }>('gaps'),
+    ]);
+    db.close();
+    return meters.map((m) => {
+      let importMwh = 0;
+      let exportMwh = 0;
+      for (const d of days.filter((x) => x.uid === m.uid)) {
+        d.importMwh.forEach((v) => (importMwh += v));
+        d.exportMwh.forEach((v) => (exportMwh += v));
+      }
+      const c = cursors.find((x) => x.uid === m.uid);
+      return { node: m.node, uid: m.uid, importMwh, exportMwh, cursor: c ? { importMwh: c.importMwh, exportMwh: c.exportMwh, boots: c.boots, at: c.at } : undefined, gaps: gaps.filter((g) => g.uid === m.uid).length };
+    });
+  });
+  return { byNode: new Map(rows.map(({ node, ...rest }) => [node, rest])) };
+}
+
+/**
+ * A device whose storage can run out: while `setStorageFull(page, true)`, the browser refuses every
+ * write to the app's history database with a QuotaExceededError, as IndexedDB does when the
+ * origin's quota is spent. (Chromium's own switch for this, the DevTools protocol's
+ * Storage.overrideQuotaForOrigin, is accepted by the headless build here but changes nothing.)
+ */
+export async function installStorageLimit(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    const w = window as unknown as { __storageFull: boolean };
+    w.__storageFull = false;
+    const transaction = IDBDatabase.prototype.transaction;
+    IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+      if (w.__storageFull && args[1] === 'readwrite' && this.name.startsWith('wattwall-history-')) {
+        throw new DOMException('The quota for this origin has been exceeded.', 'QuotaExceededError');
+      }
+      return transaction.apply(this, args);
+    } as IDBDatabase['transaction'];
+  });
+}
+
+export async function setStorageFull(page: Page, full: boolean): Promise<void> {
+  await page.evaluate((f) => {
+    (window as unknown as { __storageFull: boolean }).__storageFull = f;
+  }, full);
+}
+
 /** axe-core over the page (WCAG 2.1 A and AA): no violations, or the list of them. */
 export async function noAxeViolations(page: Page, what: string): Promise<void> {
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();

@@ -8,19 +8,25 @@ import { fileURLToPath } from 'node:url';
 export const HARNESS_DIR = fileURLToPath(new URL('./.build/', import.meta.url));
 
 export default async function globalSetup(): Promise<void> {
+  await bundle('./harness/fake-adapters.ts', 'WattwallFakeAdapters', 'fake-adapters.js', true);
+  // The soak's driver (e2e/soak.e2e.ts), the same way; it must not empty what the harness built.
+  await bundle('./soak/driver.ts', 'WattwallSoak', 'soak-driver.js', false);
+}
+
+async function bundle(entry: string, name: string, fileName: string, emptyOutDir: boolean): Promise<void> {
   await build({
     configFile: false,
     logLevel: 'warn',
     build: {
       outDir: HARNESS_DIR,
-      emptyOutDir: true,
+      emptyOutDir,
       minify: false,
       sourcemap: 'inline',
       lib: {
-        entry: fileURLToPath(new URL('./harness/fake-adapters.ts', import.meta.url)),
+        entry: fileURLToPath(new URL(entry, import.meta.url)),
         formats: ['iife'],
-        name: 'WattwallFakeAdapters',
-        fileName: () => 'fake-adapters.js',
+        name,
+        fileName: () => fileName,
       },
     },
   });

@@ -26,6 +26,11 @@ import type { SiteSettingsState } from './site-settings.svelte';
 
 export type SourceKind = 'demo' | 'adapter' | 'remote';
 
+/** What the storage-full alarm says: what is kept where, and what the user can do. */
+function storageFullDetail(ledgerSaved: boolean): string {
+  return `${ledgerSaved ? 'the energy counts are saved; the' : 'the'} readings wait in memory and are written as soon as there is room again (nothing is lost while this tab stays open): free some space on the device, or shorten what the history keeps`;
+}
+
 export interface MeterTileState {
   readonly node: number;
   /** Known once the meter proved its identity. */
@@ -400,9 +405,9 @@ export class BusSession {
         this.remote?.metersChanged();
       },
       flushed: (result) => {
-        this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.error);
+        this.#alarmMonitor.storage(result.ok ? 'ok' : result.quotaExceeded ? 'full' : 'error', Date.now(), result.quotaExceeded ? storageFullDetail(result.essentialWrites !== undefined) : result.error);
         // Today's energy as the ledger now holds it.
-        if (result.ok && result.writes > 0) {
+        if ((result.ok && result.writes > 0) || (result.essentialWrites ?? 0) > 0) {
           void this.history?.refreshToday(historian.meters);
           this.remote?.historyChanged();
         }

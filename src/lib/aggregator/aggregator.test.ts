@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { frameDurationNs } from '../can/bit-timing';
 import { activePower, EUROPEAN_SUPPLY, resistive, waveformOf } from '../sim/waveforms';
-import { rigWithAggregator } from './testing';
+import { simRig } from '../sim/testing/sim-rig';
+import { Aggregator, type SnapshotReading } from './aggregator';
+import { manualTimers, rigWithAggregator } from './testing';
 
 describe('Aggregator on the simulated bus', () => {
   it('identifies the meters by a verified STATUS, then reads verified snapshots', async () => {
@@ -95,6 +97,35 @@ describe('Aggregator on the simulated bus', () => {
     rig.adapter.port.unplug();
     await rig.run(20);
     expect(links.at(-1)).toBe('disconnected');
+    await aggregator.stop();
+  });
+
+  it('tells the meters the time again at once when its own clock steps back (a wrong clock corrected)', async () => {
+    const T0 = Date.UTC(2026, 11, 1, 12);
+    const rig = await simRig([{ nodeId: 5, name: 'm5', load: resistive(500) }], 125_000, T0);
+    let offsetMs = 2 * 3_600_000; // the tablet's clock is two hours ahead
+    const timers = manualTimers();
+    const aggregator = new Aggregator(rig.transport, { ...rig.site, now: () => rig.nowMs() + offsetMs, timers });
+    const readings: SnapshotReading[] = [];
+    aggregator.subscribe({ snapshot: (r) => readings.push(r) });
+    await rig.run(300);
+    aggregator.start();
+    for (let i = 0; i < 8; i++) {
+      await rig.run(1000, 5);
+      timers.tick();
+    }
+    await rig.run(300, 5);
+    // The meters took the wrong time from the start-up broadcast.
+    const before = readings.at(-1)?.record.seconds ?? 0;
+    expect(Math.abs(before * 1000 - (rig.nowMs() + offsetMs))).toBeLessThan(1500);
+    offsetMs = 0;
+    for (let i = 0; i < 3; i++) {
+      timers.tick();
+      await rig.run(1000, 5);
+    }
+    // Long before the periodic broadcast (every 600 cycles), the meters run on the corrected clock.
+    const after = readings.at(-1)?.record.seconds ?? 0;
+    expect(Math.abs(after * 1000 - rig.nowMs())).toBeLessThan(1500);
     await aggregator.stop();
   });
 });

@@ -114,6 +114,11 @@ const defaultTimers: Timers = {
 
 /** Meters need a moment after power-up before they answer; the first cycles sweep every node. */
 const INITIAL_SWEEPS = 5;
+/**
+ * A poll later than its period by more than this is taken for a step of the clock (a throttled
+ * background tab is at most a minute late), as is any poll earlier than the one before.
+ */
+const CLOCK_STEP_MS = 60_000;
 
 interface NodeState {
   readonly link: MeterLink;
@@ -164,6 +169,7 @@ export class Aggregator {
   #cycle = 0;
   #current: CycleInProgress | undefined;
   #lastEnergySlot = -1;
+  #lastPollAt: number | undefined;
   #reading: Promise<void> | undefined;
   #stopped = false;
 
@@ -343,7 +349,12 @@ export class Aggregator {
   #poll(): void {
     const cycle = this.#cycle++;
     const now = this.#now();
-    if (cycle % (this.#options.timeEveryCycles ?? 600) === 0) void this.#broadcastTime(now);
+    // The clock stepped (NTP corrected a wrong tablet clock): the meters hear the new time at
+    // once, not at the next periodic broadcast, so their aggregates and events carry it.
+    const last = this.#lastPollAt;
+    const stepped = last !== undefined && (now < last || now - last > this.#intervalMsNow + CLOCK_STEP_MS);
+    this.#lastPollAt = now;
+    if (cycle % (this.#options.timeEveryCycles ?? 600) === 0 || stepped) void this.#broadcastTime(now);
     const sweep = cycle < INITIAL_SWEEPS || cycle % (this.#options.rescanEveryCycles ?? 10) === 0;
     // Registers are read every few cycles and right after each 15-minute boundary, so that a
     // slot's energy is a difference of readings a second or two from its edges.

@@ -243,6 +243,11 @@ export class Historian {
       this.#storageFull = true;
       await this.prune().catch(() => undefined);
       result = await this.#writer.flush();
+      if (!result.ok && result.quotaExceeded) {
+        // Still no room for the batch: the energy ledger alone is a few rows, and it is the bill.
+        const essentials = await this.#writer.flushEssentials();
+        if (essentials.ok) result = { ...result, essentialWrites: essentials.writes };
+      }
     }
     if (result.ok) {
       this.#lastFlushAt = this.#now();
@@ -370,6 +375,9 @@ export class Historian {
         break;
       case 'reprovisioned':
         this.#log('warning', 'meter-reprovisioned', `${name} was provisioned again; its registers restarted from zero`, state.info.uid);
+        break;
+      case 'clock-stepped-back':
+        this.#log('warning', 'clock-stepped-back', `the clock went back (a wrong clock was corrected): ${name}'s energy since its last reading is counted at the corrected time`, state.info.uid);
         break;
       case 'unexplained-reset':
         this.#log('alarm', 'registers-went-back', `${name}'s registers went back with no reboot or clear to explain it; counting restarts from the new values`, state.info.uid);

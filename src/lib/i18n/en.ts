@@ -683,6 +683,7 @@ export const en = {
   'meters.form': 'Meter {node}: {name}',
 
   'history.title': 'History',
+  'history.fullWaiting': 'Storage is full: {count} items wait in memory and are written as soon as there is room again.',
   'history.notSaved': 'Not saved: {error}',
   'history.savedAt': 'Saved at {time}.',
   'history.savedFull': 'Saved at {time} (storage was full: the oldest data was pruned).',

@@ -685,6 +685,7 @@ export const it = {
   'meters.form': 'Contatore {node}: {name}',
 
   'history.title': 'Storico',
+  'history.fullWaiting': 'Memoria piena: {count} elementi attendono in memoria e vengono scritti appena c’è di nuovo spazio.',
   'history.notSaved': 'Non salvato: {error}',
   'history.savedAt': 'Salvato alle {time}.',
   'history.savedFull': 'Salvato alle {time} (memoria piena: eliminati i dati più vecchi).',

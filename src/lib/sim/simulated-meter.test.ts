@@ -57,6 +57,23 @@ describe('SimulatedMeter (firmware core in WebAssembly behind a simulated 12-bit
     expect(m.frequency).toBeCloseTo(50, 2);
   });
 
+  it('off the bus it hears and sends nothing but keeps counting; back on, it answers again', async () => {
+    const { scheduler, host, received, meter } = await meterOnBus(resistive(1800)(0));
+    scheduler.advanceTo(400e6);
+    meter.setOffBus(true);
+    expect(meter.offBus).toBe(true);
+    const before = meter.core.measurement().energyImportWh;
+    host.send(requestFrame(FunctionCode.SNAPSHOT, 9));
+    scheduler.advanceBy(2e9);
+    expect(received.filter((f) => !f.remote)).toEqual([]);
+    // 1.8 kW for 2 s: 1 Wh, counted while nobody could hear it.
+    expect(meter.core.measurement().energyImportWh - before).toBeCloseTo(1, 1);
+    meter.setOffBus(false);
+    host.send(requestFrame(FunctionCode.SNAPSHOT, 9));
+    scheduler.advanceBy(10e6);
+    expect(verified(received, meter.uid, 0).record.watts).toBeGreaterThan(1700);
+  });
+
   it('answers a remote frame with a SNAPSHOT the aggregator can verify', async () => {
     const { scheduler, host, received, meter } = await meterOnBus(resistive(1500)(0));
     scheduler.advanceTo(400e6);

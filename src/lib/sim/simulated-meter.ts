@@ -109,7 +109,9 @@ export class SimulatedMeter {
 
   #load: LoadProfile;
   #scheduler: EventScheduler;
+  readonly #bus: VirtualCanBus;
   #node: BusNode;
+  #offBus = false;
   #block: Uint16Array;
   #samplesDone = 0;
   /** xorshift32 state of the ADC noise (never 0). */
@@ -144,11 +146,32 @@ export class SimulatedMeter {
     this.#block = new Uint16Array(2 * blockSamples);
     // The board sets bxCAN's TXFP: frames leave in the order the core queued them, so the
     // aggregator sees this meter's freshness values strictly increasing.
-    this.#node = bus.attach(`meter ${options.nodeId} (${options.name})`, { order: 'fifo' });
-    this.#node.onReceive = (frame) => this.#receive(frame);
+    this.#bus = bus;
+    this.#node = this.#joinBus();
     const blockNs = (blockSamples * 1e9) / this.sampleRate;
     // The DMA half-transfer interrupt: a block is processed once it has been fully sampled.
     this.#stopSampling = scheduler.every(blockNs, () => this.#sampleBlock(), scheduler.now + blockNs);
+  }
+
+  #joinBus(): BusNode {
+    const node = this.#bus.attach(`meter ${this.nodeId} (${this.name})`, { order: 'fifo' });
+    node.onReceive = (frame) => this.#receive(frame);
+    return node;
+  }
+
+  /**
+   * The meter's CAN cable is cut (true) or mended (false). It goes on measuring and counting;
+   * what it would send meanwhile never reaches the bus.
+   */
+  setOffBus(off: boolean): void {
+    if (off === this.#offBus) return;
+    this.#offBus = off;
+    if (off) this.#node.detach();
+    else this.#node = this.#joinBus();
+  }
+
+  get offBus(): boolean {
+    return this.#offBus;
   }
 
   get core(): MeterCore {
@@ -258,13 +281,14 @@ export class SimulatedMeter {
 
   /** Hands every frame the core has queued to the CAN controller. */
   #flushTx(): void {
-    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) this.#node.send(frame);
+    for (let frame = this.#core.transmit(); frame; frame = this.#core.transmit()) if (!this.#offBus) this.#node.send(frame);
     this.#persist();
   }
 
   /** Takes the meter off the bus (power cut). */
   remove(): void {
     this.#stopSampling();
-    this.#node.detach();
+    if (!this.#offBus) this.#node.detach();
+    this.#offBus = true;
   }
 }

@@ -20,6 +20,29 @@ describe('accountReading', () => {
     expect(accountReading(cursor, reading(T0 - 1, 4_000))).toEqual({ delta: undefined, cursor, note: 'out-of-order' });
   });
 
+  it('counts what the registers moved when the clock stepped back, at the new time, and follows the new clock', () => {
+    // The tablet's clock was an hour ahead; NTP corrected it between two readings 10 s apart.
+    const cursor = reading(T0 + 3_600_000, 5_000);
+    const out = accountReading(cursor, reading(T0 + 10_000, 5_640));
+    expect(out.note).toBe('clock-stepped-back');
+    expect(out.delta).toEqual({ from: T0 + 10_000, to: T0 + 10_000, importMwh: 640, exportMwh: 0 });
+    expect(out.cursor.at).toBe(T0 + 10_000);
+    // The next reading counts from the corrected time on.
+    const next = accountReading(out.cursor, reading(T0 + 20_000, 6_000));
+    expect(next.delta).toEqual({ from: T0 + 10_000, to: T0 + 20_000, importMwh: 360, exportMwh: 0 });
+    expect(next.note).toBeUndefined();
+    // Nothing moved: nothing to count, but the cursor still takes the corrected time.
+    const still = accountReading(cursor, reading(T0 + 10_000, 5_000));
+    expect(still.delta).toBeUndefined();
+    expect(still.cursor.at).toBe(T0 + 10_000);
+  });
+
+  it('a reboot across a step back of the clock counts as a reboot, at the new time', () => {
+    const out = accountReading(reading(T0 + 3_600_000, 12_730), reading(T0, 12_400, 0, 0, 2));
+    expect(out.delta).toEqual({ from: T0, to: T0, importMwh: 400, exportMwh: 0 });
+    expect(out.note).toBe('reboot-resumed');
+  });
+
   it('after a reboot that lost the sub-Wh remainder, counts from the whole Wh the meter resumed from', () => {
     // Last read 12.730 Wh; the meter had persisted 12 Wh, lost 0.730 Wh and more at the cut,
     // then counted 0.400 Wh after the boot: its register reads 12.400 Wh.
@@ -28,10 +51,10 @@ describe('accountReading', () => {
     expect(out.note).toBe('reboot-resumed');
   });
 
-  it('after a reboot that lost nothing, counts the plain difference', () => {
+  it('after a reboot that lost nothing, counts the plain difference, and still notes the reboot', () => {
     const out = accountReading(reading(T0, 12_730), reading(T0 + 60_000, 13_100, 0, 0, 2));
     expect(out.delta?.importMwh).toBe(370);
-    expect(out.note).toBeUndefined();
+    expect(out.note).toBe('reboot-resumed');
   });
 
   it('after a clear, counts what the registers hold since it', () => {

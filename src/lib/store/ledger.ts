@@ -30,8 +30,13 @@ export interface EnergyDelta {
 export type ReadingNote =
   /** The first reading of a meter: the baseline, nothing to count yet. */
   | 'baseline'
-  /** An older or repeated reading: nothing to count. */
+  /** An older reading (its registers stand below the last one's): nothing to count. */
   | 'out-of-order'
+  /**
+   * The aggregator's clock went back (a wrong clock corrected): the registers moved on, so what
+   * they counted since the last reading is counted, at the new reading's time.
+   */
+  | 'clock-stepped-back'
   /**
    * The meter rebooted and resumed from the whole watt-hours it had persisted: what it counted
    * after the boot is counted, the sub-Wh remainder it lost at the power cut is lost to it too.
@@ -62,8 +67,19 @@ const PERSIST_STEP_MWH = 1000;
  */
 export function accountReading(cursor: RegisterReading | undefined, reading: RegisterReading): ReadingOutcome {
   if (!cursor) return { delta: undefined, cursor: reading, note: 'baseline' };
-  if (reading.at < cursor.at) return { delta: undefined, cursor, note: 'out-of-order' };
-  const span = { from: cursor.at, to: reading.at };
+  const steppedBack = reading.at < cursor.at;
+  const sameRun = reading.boots === cursor.boots && reading.epoch === cursor.epoch;
+  if (steppedBack && sameRun && (reading.importMwh < cursor.importMwh || reading.exportMwh < cursor.exportMwh)) {
+    return { delta: undefined, cursor, note: 'out-of-order' };
+  }
+  // Time only runs forward in the ledger: after a step back of the clock, the energy since the
+  // last reading is placed at the new reading's time (the old one was wrong), never dropped.
+  const span = steppedBack ? { from: reading.at, to: reading.at } : { from: cursor.at, to: reading.at };
+  const outcome = accountAfter(cursor, reading, span);
+  return steppedBack && outcome.note === undefined ? { ...outcome, note: 'clock-stepped-back' } : outcome;
+}
+
+function accountAfter(cursor: RegisterReading, reading: RegisterReading, span: { readonly from: number; readonly to: number }): ReadingOutcome {
 
   if (reading.boots < cursor.boots || reading.epoch < cursor.epoch) {
     // A fresh provisioning starts the registers, epoch and boots at zero.
@@ -79,11 +95,11 @@ export function accountReading(cursor: RegisterReading | undefined, reading: Reg
   if (importMwh === undefined || exportMwh === undefined) {
     return { delta: undefined, cursor: reading, note: 'unexplained-reset' };
   }
-  const wentBack = reading.importMwh < cursor.importMwh || reading.exportMwh < cursor.exportMwh;
+  // A reboot is worth a line in the log whether or not the registers stand below the last reading.
   return {
-    delta: importMwh === 0 && exportMwh === 0 && reading.at === cursor.at ? undefined : { ...span, importMwh, exportMwh },
+    delta: importMwh === 0 && exportMwh === 0 && span.from === span.to ? undefined : { ...span, importMwh, exportMwh },
     cursor: reading,
-    note: wentBack ? 'reboot-resumed' : undefined,
+    note: reading.boots > cursor.boots ? 'reboot-resumed' : undefined,
   };
 }
 

@@ -97,6 +97,41 @@ describe('HistoryWriter', () => {
     expect(await real.get('cursors', UID)).toMatchObject({ importMwh: 15 });
   });
 
+  it('with no room for the whole batch, writes the ledger alone and the rest once there is room, counting nothing twice', async () => {
+    const real = await freshDb();
+    // Room for a few small rows, none for the snapshots and their rollups.
+    let full = true;
+    const tight = new Proxy(real, {
+      get(target, prop, receiver) {
+        if (prop === 'transaction') {
+          return (stores: string | string[], mode?: IDBTransactionMode) => {
+            if (full && mode === 'readwrite' && [stores].flat().includes('raw')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+            return target.transaction(stores as never, mode);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const writer = new HistoryWriter(tight);
+    writer.addSnapshot(UID, { at: T0, fields: fields(100) });
+    writer.addEnergy(UID, [{ start: T0, importMwh: 10, exportMwh: 0 }], SlotQuality.MEASURED, cursor(T0, 10));
+    expect(await writer.flush()).toMatchObject({ ok: false, quotaExceeded: true });
+    expect(await writer.flushEssentials()).toMatchObject({ ok: true });
+    expect(await ledgerTotal(real, UID)).toEqual({ importMwh: 10, exportMwh: 0 });
+    expect(await real.count('raw')).toBe(0);
+    writer.addSnapshot(UID, { at: T0 + 1000, fields: fields(200) });
+    writer.addEnergy(UID, [{ start: T0, importMwh: 5, exportMwh: 0 }], SlotQuality.MEASURED, cursor(T0 + 1000, 15));
+    expect((await writer.flush()).ok).toBe(false);
+    full = false;
+    expect((await writer.flush()).ok).toBe(true);
+    expect(writer.pending).toBe(0);
+    const raw = await readSeries(real, { uid: UID, quantity: 'p', from: T0, to: T0 + 60_000, resolution: 'raw' });
+    expect(Array.from(raw.mean)).toEqual([100, 200]);
+    expect(await ledgerTotal(real, UID)).toEqual({ importMwh: 15, exportMwh: 0 });
+    expect(await real.get('cursors', UID)).toMatchObject({ importMwh: 15 });
+  });
+
   it('drops the oldest snapshots, never their rollups or the ledger, when the backlog outgrows its limit', async () => {
     const real = await freshDb();
     const writer = new HistoryWriter(fullDisk(real, 1), { maxBufferedSnapshots: 100 });

@@ -45,6 +45,8 @@ export interface FlushResult {
   readonly error?: string;
   /** The browser refused the write for lack of space. */
   readonly quotaExceeded?: boolean;
+  /** Refused whole, the batch's ledger, registry and log were written alone: rows written so. */
+  readonly essentialWrites?: number;
 }
 
 interface LedgerBatch {
@@ -178,8 +180,32 @@ export class HistoryWriter {
       (writes) => ({ ok: true, writes }),
       (error: unknown) => {
         this.#requeue(batch);
-        const quotaExceeded = error instanceof DOMException ? error.name === 'QuotaExceededError' : /quota/i.test(errorMessage(error));
-        return { ok: false, writes: 0, error: errorMessage(error), quotaExceeded };
+        return { ok: false, writes: 0, error: errorMessage(error), quotaExceeded: isQuotaError(error) };
+      },
+    );
+    try {
+      return await this.#flushing;
+    } finally {
+      this.#flushing = undefined;
+    }
+  }
+
+  /**
+   * Writes only what is small and must survive a closed tab (the energy ledger and its cursors,
+   * gaps, the registry, settings, events, the log), leaving snapshots, rollups and aggregates
+   * buffered: what to do when the disk refuses the whole batch. Resolves like flush().
+   */
+  async flushEssentials(): Promise<FlushResult> {
+    while (this.#flushing) await this.#flushing;
+    const b = this.#batch;
+    const essentials: Batch = { ...emptyBatch(), ledger: b.ledger, gapsPut: b.gapsPut, gapsDeleted: b.gapsDeleted, events: b.events, meters: b.meters, settings: b.settings, log: b.log };
+    if (b.ledger.size + b.gapsPut.size + b.gapsDeleted.size + b.events.length + b.meters.size + b.settings.size + b.log.length === 0) return { ok: true, writes: 0 };
+    this.#batch = { ...emptyBatch(), raw: b.raw, rollups: b.rollups, aggregates: b.aggregates, snapshots: b.snapshots };
+    this.#flushing = this.#write(essentials).then(
+      (writes) => ({ ok: true, writes }),
+      (error: unknown) => {
+        this.#requeue(essentials);
+        return { ok: false, writes: 0, error: errorMessage(error), quotaExceeded: isQuotaError(error) };
       },
     );
     try {
@@ -392,6 +418,10 @@ export class HistoryWriter {
     await Promise.all([...writes, tx.done]);
     return count;
   }
+}
+
+function isQuotaError(error: unknown): boolean {
+  return error instanceof DOMException ? error.name === 'QuotaExceededError' : /quota/i.test(errorMessage(error));
 }
 
 function parseRawKey(key: string): [string, number] {

@@ -45,6 +45,14 @@ export class ReplyTracker {
     return this.#queue.length;
   }
 
+  /**
+   * The probe's answer has not come yet: replies now may be stale, left in the adapter's buffer by
+   * a session that closed the port before reading them (a CDC device keeps them).
+   */
+  get awaitingSync(): boolean {
+    return this.#queue.some((e) => e.command.kind === 'sync');
+  }
+
   sent(command: PendingCommand): void {
     this.#queue.push({ command, at: this.#now() });
   }

@@ -300,6 +300,23 @@ describe('slcan over Web Serial: bus-off', () => {
   });
 });
 
+describe('slcan over Web Serial: opening again', () => {
+  for (const flavour of SLCAN_FLAVOURS) {
+    it(`opens ${flavour.name} again after closing it, without a warning`, async () => {
+      const r = rig(flavour);
+      const first = await r.open();
+      await r.settle();
+      await first.close();
+      await r.settle();
+      const second = await r.open();
+      const { events } = collect(second);
+      await r.settle();
+      expect(ofType(events, 'warning').map((w) => w.message)).toEqual([]);
+      await second.close();
+    });
+  }
+});
+
 describe('slcan over Web Serial: unplug and replug', () => {
   it('an unplug in the middle of a line yields no frame from it, and a replug starts clean', async () => {
     const r = rig(USBTIN_FLAVOUR);

@@ -346,7 +346,8 @@ class SlcanSerialTransport implements CanTransport {
       return;
     }
     if (!match || match.kind !== 'refused') {
-      this.#emit({ type: 'warning', message: 'the adapter refused a command (BELL)' });
+      // Before the probe's answer a BELL may belong to the last session: no warning for it.
+      if (!this.#tracker.awaitingSync) this.#emit({ type: 'warning', message: 'the adapter refused a command (BELL)' });
       return;
     }
     this.#refused(match.command, at);

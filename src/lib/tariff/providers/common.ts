@@ -136,7 +136,12 @@ export interface RequestOptions {
   readonly offline?: boolean;
   /** HTTP error statuses whose body the adapter reads itself (GraphQL errors come with 400). */
   readonly passStatus?: (status: number) => boolean;
+  /** A server whose answer has not begun after this long is given up on (default 30 s), ms. */
+  readonly timeoutMs?: number;
 }
+
+/** Browsers never give up on a server that accepts the connection and stays silent; we do. */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 /**
  * Fetches and classifies failure. A browser reports a CORS refusal and an unreachable server
@@ -144,12 +149,26 @@ export interface RequestOptions {
  * token and its answer stays unreadable) tells them apart: it succeeds only if the server answered.
  */
 export async function request(fetch: FetchLike, url: string, init: RequestInit, options: RequestOptions): Promise<Response> {
-  const { provider, signal } = options;
+  const { provider } = options;
+  const timeoutMs = options.timeoutMs ?? REQUEST_TIMEOUT_MS;
+  // The caller's signal, or our own timer: whichever comes first cancels the request (and its body).
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const cancel = () => controller.abort();
+  if (options.signal?.aborted) controller.abort();
+  else options.signal?.addEventListener('abort', cancel, { once: true });
+  const signal = controller.signal;
   let response: Response;
   try {
-    response = await fetch(url, { ...init, ...(signal ? { signal } : {}) });
+    response = await fetch(url, { ...init, signal });
   } catch (error) {
-    if (signal?.aborted) throw new PriceError('aborted', `${provider}: request cancelled`);
+    clearTimeout(timer);
+    if (timedOut) throw new PriceError('network', `${provider} did not answer within ${timeoutMs / 1000} s.`);
+    if (signal.aborted) throw new PriceError('aborted', `${provider}: request cancelled`);
     if (!options.offline && (await answersOpaquely(fetch, url, signal))) {
       throw new PriceError(
         'cors',
@@ -159,6 +178,7 @@ export async function request(fetch: FetchLike, url: string, init: RequestInit, 
     const reason = error instanceof Error && error.message ? ` (${error.message})` : '';
     throw new PriceError('network', `${provider} cannot be reached${options.offline ? ': this device is offline' : reason}.`);
   }
+  clearTimeout(timer);
   if (response.ok || options.passStatus?.(response.status)) return response;
   const status = response.status;
   const body = await safeText(response);

@@ -5,7 +5,7 @@ import { type PriceSlot, SLOT_MS } from '../slot';
 import { corsRefusingFetch, energyChartsBody, entsoeA44, fakeFetch, jsonResponse, textResponse, unreachableFetch } from '../testing';
 import { localDayRange } from '../zone';
 import { awattarProvider, awattarUrl, parseAwattar } from './awattar';
-import { parseInstant, toSlots } from './common';
+import { parseInstant, request, toSlots } from './common';
 import { energyChartsProvider, energyChartsUrl, parseEnergyCharts } from './energy-charts';
 import { ENTSOE_ZONES, entsoeProvider, entsoeUrl, parseEntsoe } from './entsoe';
 import { parsePriceFile } from './file';
@@ -118,6 +118,32 @@ describe('Energy-Charts', () => {
     const offline = await rejection(energyChartsProvider('DE-LU', { fetch: unreachableFetch(), offline: () => true }).fetchRange(T0, T0 + SLOT_MS));
     expect(offline.kind).toBe('network');
     expect(offline.message).toMatch(/offline/);
+  });
+});
+
+describe('a request to a server that never answers', () => {
+  /** Accepts the connection and stays silent; only an abort ends the wait. */
+  const silentServer = (seen: AbortSignal[]) => (_url: string, init?: RequestInit) =>
+    new Promise<Response>((_resolve, reject) => {
+      const signal = init?.signal;
+      if (signal) seen.push(signal);
+      signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted.', 'AbortError')));
+    });
+
+  it('gives up after the timeout with a network error, to be retried', async () => {
+    const seen: AbortSignal[] = [];
+    const error = await rejection(request(silentServer(seen) as never, 'https://api.energy-charts.info/price', {}, { provider: 'Energy-Charts', timeoutMs: 50 }));
+    expect(error.kind).toBe('network');
+    expect(error.retryable).toBe(true);
+    expect(error.message).toBe('Energy-Charts did not answer within 0.05 s.');
+    expect(seen[0]?.aborted).toBe(true);
+  });
+
+  it('is still cancelled by the caller, as cancelled', async () => {
+    const caller = new AbortController();
+    const pending = request(silentServer([]) as never, 'https://api.energy-charts.info/price', {}, { provider: 'Energy-Charts', signal: caller.signal, timeoutMs: 10_000 });
+    caller.abort();
+    expect((await rejection(pending)).kind).toBe('aborted');
   });
 });
 
