@@ -9,6 +9,7 @@ import { type Alarm, AlarmMonitor } from '../lib/aggregator/alarms';
 import { Historian, type MeterPatch } from '../lib/aggregator/historian';
 import { applySiteSecrets, loadOrCreateSiteKey, markSiteKeyShown, persistentSite, replaceSiteKey, siteFingerprint, siteKeyShown, siteSecrets } from '../lib/aggregator/site';
 import { toHex } from '../lib/meter/keys';
+import { viewingAtStart } from '../lib/remote/viewing';
 import type { CanTransport, LinkStatus } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
@@ -134,8 +135,7 @@ export class BusSession {
   /** At start: an adapter the user chose before, if it is plugged in; otherwise the demo bus. */
   async start(): Promise<void> {
     // A viewer of a remote site (a phone, the installer's laptop) opens on that site again.
-    const { loadViewerConfig } = await import('../lib/remote/viewer-config');
-    const viewing = loadViewerConfig(localStorage).viewing;
+    const viewing = viewingAtStart(localStorage);
     if (viewing) {
       await this.viewRemote(viewing);
       return;
@@ -254,9 +254,9 @@ export class BusSession {
 
   /** The app opens on this device's bus next time, not on the remote site. */
   async #forgetViewing(): Promise<void> {
+    if (viewingAtStart(localStorage) === undefined) return;
     const { loadViewerConfig, saveViewerConfig } = await import('../lib/remote/viewer-config');
-    const config = loadViewerConfig(localStorage);
-    if (config.viewing !== undefined) saveViewerConfig(localStorage, { ...config, viewing: undefined });
+    saveViewerConfig(localStorage, { ...loadViewerConfig(localStorage), viewing: undefined });
   }
 
   /** A remote site's load switched by a command signed here and checked there (with the PIN when the site has one). */

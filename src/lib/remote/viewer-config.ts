@@ -6,6 +6,7 @@
 import { readPairingCode, type ViewerCredential } from './command-auth';
 import { topicLevel } from './protocol';
 import type { SeqStore } from './viewer';
+import { VIEWER_CONFIG_KEY as KEY } from './viewing';
 
 export interface ViewerBroker {
   readonly url: string;
@@ -23,8 +24,6 @@ export interface ViewerConfig {
 }
 
 export const DEFAULT_VIEWER_CONFIG: ViewerConfig = { broker: { url: 'ws://localhost:9001', username: '', password: '', prefix: 'wattwall' }, pairings: {}, viewing: undefined };
-
-const KEY = 'wattwall.remote-viewer';
 
 export function loadViewerConfig(storage: Storage): ViewerConfig {
   try {
@@ -48,7 +47,6 @@ export function loadViewerConfig(storage: Storage): ViewerConfig {
 }
 
 export function saveViewerConfig(storage: Storage, config: ViewerConfig): void {
-  topicLevel(config.broker.prefix.split('/')[0] ?? '');
   config.broker.prefix.split('/').forEach(topicLevel);
   storage.setItem(KEY, JSON.stringify(config));
 }
