@@ -1,5 +1,6 @@
 /** The language of the screens, and the app's one way to turn message keys into text. */
 import { loadLocale, type Locale, type MessageKey, type MessageParams, preferredLocale, translate } from '../lib/i18n/translate';
+import { moneyFormat, numberFormat } from '../lib/format/number';
 
 const STORAGE_KEY = 'wattwall.language';
 
@@ -33,11 +34,11 @@ export class I18n {
   }
 
   number(value: number, digits = 0): string {
-    return new Intl.NumberFormat(this.locale, { minimumFractionDigits: digits, maximumFractionDigits: digits }).format(value);
+    return numberFormat(this.locale, digits).format(value);
   }
 
   money(value: number, currency: string): string {
-    return new Intl.NumberFormat(this.locale, { style: 'currency', currency }).format(value);
+    return moneyFormat(this.locale, currency).format(value);
   }
 
   time(ms: number): string {

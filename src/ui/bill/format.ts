@@ -2,6 +2,7 @@
 import type { Locale } from '../../lib/i18n/translate';
 import type { BillLine } from '../../lib/tariff/billing';
 import { localMonthRange } from '../../lib/tariff/zone';
+import { numberFormat } from '../../lib/format/number';
 import type { I18n } from '../../state/i18n.svelte';
 
 export function money(i18n: I18n, cents: number, currency: string): string {
@@ -10,7 +11,7 @@ export function money(i18n: I18n, cents: number, currency: string): string {
 
 /** mWh as kWh, to the Wh. */
 export function kwh(locale: Locale, mwh: number): string {
-  return `${new Intl.NumberFormat(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 }).format(mwh / 1_000_000)} kWh`;
+  return `${numberFormat(locale, 3).format(mwh / 1_000_000)} kWh`;
 }
 
 /** A rate per kWh with up to four decimals. */
