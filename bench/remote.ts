@@ -50,9 +50,9 @@ export async function benchRemote(figures: Figures): Promise<void> {
       saveCursor: async () => undefined,
       now: () => Date.now(),
     };
-    const siteClient = connectBroker({ url: broker.url, clientId: 'bench-site' });
+    const siteClient = await connectBroker({ url: broker.url, clientId: 'bench-site' });
     const publisher = new Publisher(siteClient, site, { liveEveryMs: 0, homeAssistant: false });
-    const viewerClient = connectBroker({ url: broker.url, clientId: 'bench-viewer' });
+    const viewerClient = await connectBroker({ url: broker.url, clientId: 'bench-viewer' });
     await Promise.all([siteClient, viewerClient].map((c) => new Promise<void>((resolve) => (c.status === 'connected' ? resolve() : c.onStatus((s) => s === 'connected' && resolve())))));
     await publisher.start();
     const viewer = new RemoteViewer(viewerClient, 'bench');

@@ -15,6 +15,8 @@ export class RemoteSitesState {
   problem = $state<string | undefined>(undefined);
   #client: BrokerClient | undefined;
   #viewer: RemoteViewer | undefined;
+  /** Counts find() and close() calls: a broker that connects after a newer one is dropped. */
+  #generation = 0;
 
   paired(site: string): boolean {
     return this.config.pairings[site] !== undefined;
@@ -29,12 +31,17 @@ export class RemoteSitesState {
     await this.close();
     this.problem = undefined;
     this.sites = [];
-    const client = connectBroker({
+    const generation = this.#generation;
+    const client = await connectBroker({
       url: broker.url,
       clientId: `wattwall-sites-${Math.random().toString(36).slice(2, 10)}`,
       ...(broker.username ? { username: broker.username } : {}),
       ...(broker.password ? { password: broker.password } : {}),
     });
+    if (generation !== this.#generation) {
+      await client.close().catch(() => undefined);
+      return;
+    }
     this.#client = client;
     client.onStatus((status, detail) => {
       this.broker = status;
@@ -63,6 +70,7 @@ export class RemoteSitesState {
   }
 
   async close(): Promise<void> {
+    this.#generation++;
     this.#viewer?.close();
     this.#viewer = undefined;
     const client = this.#client;

@@ -92,7 +92,7 @@ export async function openRemoteView(site: string, hooks: RemoteViewHooks): Prom
   const settings = await SiteSettingsState.load(historian);
   const prices = new PricesState(historian, settings, { openStore: () => openPriceStore(`wattwall-prices-${replicaName}`) });
   await prices.start();
-  const client = connectBroker({
+  const client = await connectBroker({
     url: b.url,
     clientId: `wattwall-viewer-${credential.viewer}-${Math.random().toString(36).slice(2, 8)}`,
     ...(b.username ? { username: b.username } : {}),

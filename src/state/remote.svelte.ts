@@ -37,6 +37,8 @@ export class RemoteState {
   #publisher: Publisher | undefined;
   #offs: (() => void)[] = [];
   #publishedSettings = '';
+  /** Counts stop() calls: a broker that connects after one is closed again, never published to. */
+  #generation = 0;
 
   constructor(parts: RemoteParts) {
     this.#parts = parts;
@@ -50,6 +52,7 @@ export class RemoteState {
   }
 
   async stop(): Promise<void> {
+    this.#generation++;
     for (const off of this.#offs.splice(0)) off();
     const publisher = this.#publisher;
     this.#publisher = undefined;
@@ -139,15 +142,20 @@ export class RemoteState {
     const broker = store?.data.broker;
     if (!store || !broker?.enabled) return;
     this.problem = undefined;
+    const generation = this.#generation;
     try {
       const topics = new Topics(broker.prefix, this.#parts.site);
-      const client = connectBroker({
+      const client = await connectBroker({
         url: broker.url,
         clientId: `wattwall-site-${this.#parts.site}-${Math.random().toString(36).slice(2, 8)}`,
         ...(broker.username ? { username: broker.username } : {}),
         ...(broker.password ? { password: broker.password } : {}),
         will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 },
       });
+      if (generation !== this.#generation) {
+        await client.close().catch(() => undefined);
+        return;
+      }
       const publisher = new Publisher(client, publishedSite({ topics, siteName: () => this.broker?.name ?? 'Home', historian: this.#parts.historian, aggregator: this.#parts.aggregator, settings: this.#parts.settings, prices: this.#parts.prices, store, ...(this.#parts.switchRelay ? { switchRelay: this.#parts.switchRelay } : {}) }), {
         homeAssistant: broker.homeAssistantPrefix ? { prefix: broker.homeAssistantPrefix } : false,
       });

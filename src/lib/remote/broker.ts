@@ -1,10 +1,10 @@
 /**
  * The broker as the remote layer sees it: publish, subscribe, messages in, connection status.
  * `connectBroker` builds it on mqtt.js over WebSockets (ws:// or wss://, the only transports a
- * browser has); tests of the layers above may give them any implementation.
+ * browser has); tests of the layers above may give them any implementation. mqtt.js (330 KB) is
+ * fetched with the first connection: a site without a broker never loads it.
  */
-// The default export: mqtt.js's browser bundle has no named exports.
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import { errorMessage } from '../errors';
 
 export type BrokerStatus = 'connecting' | 'connected' | 'reconnecting' | 'offline';
@@ -53,18 +53,8 @@ class MqttJsBroker implements BrokerClient {
   readonly #statuses = new Set<(status: BrokerStatus, detail?: string) => void>();
   #status: BrokerStatus = 'connecting';
 
-  constructor(options: BrokerOptions) {
-    const o: IClientOptions = {
-      clientId: options.clientId,
-      clean: true,
-      reconnectPeriod: options.reconnectMs ?? 3000,
-      connectTimeout: 10_000,
-      protocolVersion: 4,
-      ...(options.username ? { username: options.username } : {}),
-      ...(options.password ? { password: options.password } : {}),
-      ...(options.will ? { will: { topic: options.will.topic, payload: options.will.payload, retain: options.will.retain, qos: options.will.qos } } : {}),
-    };
-    this.#client = mqtt.connect(brokerUrl(options.url), o);
+  constructor(client: MqttClient) {
+    this.#client = client;
     this.#client.on('connect', () => this.#set('connected'));
     this.#client.on('reconnect', () => this.#set('reconnecting'));
     this.#client.on('offline', () => this.#set('offline'));
@@ -113,6 +103,19 @@ class MqttJsBroker implements BrokerClient {
   }
 }
 
-export function connectBroker(options: BrokerOptions): BrokerClient {
-  return new MqttJsBroker(options);
+export async function connectBroker(options: BrokerOptions): Promise<BrokerClient> {
+  const url = brokerUrl(options.url);
+  const o: IClientOptions = {
+    clientId: options.clientId,
+    clean: true,
+    reconnectPeriod: options.reconnectMs ?? 3000,
+    connectTimeout: 10_000,
+    protocolVersion: 4,
+    ...(options.username ? { username: options.username } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    ...(options.will ? { will: { topic: options.will.topic, payload: options.will.payload, retain: options.will.retain, qos: options.will.qos } } : {}),
+  };
+  // The default export: mqtt.js's browser bundle has no named exports.
+  const { default: mqtt } = await import('mqtt');
+  return new MqttJsBroker(mqtt.connect(url, o));
 }

@@ -67,7 +67,7 @@ async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker
   const session = await h.open();
   const store = await RemoteSiteStore.open(session.historian);
   const topics = new Topics('wattwall', id);
-  const client = connectBroker({ url, clientId: `site-${Math.random().toString(36).slice(2)}`, will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 }, reconnectMs: 200 });
+  const client = await connectBroker({ url, clientId: `site-${Math.random().toString(36).slice(2)}`, will: { topic: topics.availability, payload: 'offline', retain: true, qos: 1 }, reconnectMs: 200 });
   const publisher = new Publisher(client, publishedSite({ topics, siteName: () => name, historian: session.historian, aggregator: () => h.session?.aggregator, settings: () => settings, prices, store, now: h.rig.nowMs }));
   await publisher.start();
   session.aggregator.subscribe({
@@ -88,7 +88,7 @@ async function site(settings: SiteSettings = DEFAULT_SITE_SETTINGS, url = broker
 }
 
 async function viewerFor(code: string, now: () => number) {
-  const client = connectBroker({ url: broker.url, clientId: `viewer-${Math.random().toString(36).slice(2)}`, reconnectMs: 200 });
+  const client = await connectBroker({ url: broker.url, clientId: `viewer-${Math.random().toString(36).slice(2)}`, reconnectMs: 200 });
   const viewer = new RemoteViewer(client, 'wattwall', now);
   let seq = 0;
   await new Promise<void>((resolve) => client.onStatus((s) => s === 'connected' && resolve()));
@@ -124,7 +124,7 @@ describe('remote view through a real broker', () => {
     // A signed command reaches the meter; the same command replayed does not.
     const meter = s.h.rig.meters.find((m) => m.nodeId === 3);
     let captured: Uint8Array | undefined;
-    const sniffer = connectBroker({ url: broker.url, clientId: 'sniffer', reconnectMs: 200 });
+    const sniffer = await connectBroker({ url: broker.url, clientId: 'sniffer', reconnectMs: 200 });
     await new Promise<void>((resolve) => sniffer.onStatus((st) => st === 'connected' && resolve()));
     sniffer.onMessage((_t, payload) => (captured = payload));
     await sniffer.subscribe(s.topics.command(s.credential.viewer), 1);
