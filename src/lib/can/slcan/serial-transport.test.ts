@@ -353,3 +353,34 @@ describe('slcan over Web Serial: unplug and replug', () => {
     expect(r.peerReceived).toEqual(r.peerReceived.map((_, i) => remoteFrame(0x200 + i, 8)));
   });
 });
+
+describe('slcan over Web Serial: a stream that ends on its own', () => {
+  it('a port that keeps offering its ended stream is an adapter that stopped, not a loop', async () => {
+    const r = rig(USBTIN_FLAVOUR);
+    const inner = r.adapter.port;
+    // The same readable, always: a port that does not say its device is gone (as Web Serial would by offering none).
+    let readable: ReadableStream<Uint8Array> | null = null;
+    let cut: TransformStreamDefaultController<Uint8Array> | undefined;
+    const port = {
+      get readable() {
+        if (!readable && inner.readable) {
+          const through = new TransformStream<Uint8Array, Uint8Array>({ start: (controller) => void (cut = controller) });
+          void inner.readable.pipeTo(through.writable).catch(() => undefined);
+          readable = through.readable;
+        }
+        return readable;
+      },
+      get writable() {
+        return inner.writable;
+      },
+      open: (options: SerialOptions) => inner.open(options),
+      close: () => inner.close(),
+    };
+    const transport = await r.during(openSlcanTransport(port, { bitrate: 125_000, now: r.nowMs, timers: r.timers }));
+    const { events, done } = collect(transport);
+    await r.settle();
+    cut?.terminate();
+    await done;
+    expect(ofType(events, 'status').at(-1)).toMatchObject({ status: 'disconnected', reason: 'device-lost' });
+  });
+});

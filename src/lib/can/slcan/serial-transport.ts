@@ -272,10 +272,13 @@ class SlcanSerialTransport implements CanTransport {
 
   async #read(): Promise<void> {
     // A non-fatal serial error (overrun, framing) ends one `readable`; the port then offers a new one.
-    while ((this.#state === 'starting' || this.#state === 'open') && this.#port.readable) {
+    let ended: ReadableStream<Uint8Array> | undefined;
+    // A port that still offers the stream that just ended has stopped: going round again would spin.
+    while ((this.#state === 'starting' || this.#state === 'open') && this.#port.readable && this.#port.readable !== ended) {
+      const readable = this.#port.readable;
       const tokenizer = new SlcanTokenizer();
       const decoder = slcanBatchDecoderStream(tokenizer);
-      const piping = this.#port.readable.pipeTo(decoder.writable, { signal: this.#abort.signal }).catch(() => undefined);
+      const piping = readable.pipeTo(decoder.writable, { signal: this.#abort.signal }).catch(() => undefined);
       const reader = decoder.readable.getReader();
       try {
         for (;;) {
@@ -291,6 +294,7 @@ class SlcanSerialTransport implements CanTransport {
         reader.releaseLock();
       }
       await piping;
+      ended = readable;
       if (tokenizer.pending > 0 && this.#state === 'open') {
         this.#emit({ type: 'warning', message: `an incomplete line of ${tokenizer.pending} bytes was dropped when the input stopped` });
       }
