@@ -51,6 +51,8 @@ export default defineConfig({
       },
     }),
   ],
+  // The demo bus's worker imports its modules like the page does (code-split ES modules).
+  worker: { format: 'es' },
   build: {
     target: 'es2022',
     sourcemap: true,

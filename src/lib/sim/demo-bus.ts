@@ -4,7 +4,8 @@
  */
 import { RealTimePacer, EventScheduler } from './scheduler';
 import { VirtualCanBus } from './virtual-bus';
-import { type NvStore, SimulatedMeter } from './simulated-meter';
+import type { NvStore } from './nv-store';
+import { SimulatedMeter } from './simulated-meter';
 import { type SlcanFlavour, SlcanAdapterEmulator } from './slcan-adapter';
 import type { Scenario } from './scenarios';
 

@@ -2,6 +2,7 @@
  * A smart meter on the virtual bus: the firmware core (WebAssembly) fed by a simulated CVCT front
  * end and 12-bit ADC sampling a synthetic waveform, answering frames as the board would.
  */
+import { memoryNvStore, type NvStore } from './nv-store';
 import type { CanFrame } from '../can/frame';
 import { buildConfigPage } from '../meter/config-page';
 import { MeterCore } from './meter-core';
@@ -44,28 +45,6 @@ export const CVCT_FRONT_END: AdcFrontEnd = {
 };
 
 /** The meter's flash as far as the simulation keeps it: its nonvolatile state, by node. */
-export interface NvStore {
-  load(nodeId: number): Uint8Array | undefined;
-  save(nodeId: number, nv: Uint8Array): void;
-}
-
-export function memoryNvStore(): NvStore & { readonly blobs: Map<number, Uint8Array> } {
-  const blobs = new Map<number, Uint8Array>();
-  return { blobs, load: (node) => blobs.get(node), save: (node, nv) => void blobs.set(node, nv) };
-}
-
-/** Flash that survives a page reload: the demo household's meters keep their state in Web Storage. */
-export function keyValueNvStore(storage: { getItem(key: string): string | null; setItem(key: string, value: string): void }, prefix: string): NvStore {
-  return {
-    load: (node) => {
-      const hex = storage.getItem(`${prefix}.${node}`);
-      if (!hex || !/^([0-9a-f]{2})+$/.test(hex)) return undefined;
-      return Uint8Array.from(hex.match(/../g) ?? [], (byte) => Number.parseInt(byte, 16));
-    },
-    save: (node, nv) => storage.setItem(`${prefix}.${node}`, Array.from(nv, (b) => b.toString(16).padStart(2, '0')).join('')),
-  };
-}
-
 /** A simulated meter's 96-bit unique id: recognisable, and different for every node. */
 export function simulatedUid(nodeId: number): Uint8Array {
   return Uint8Array.from([0x57, 0x57, 0x53, 0x49, 0x4d, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, nodeId]);

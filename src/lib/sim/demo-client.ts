@@ -1,0 +1,193 @@
+/**
+ * The page's side of the demo bus: the household runs in a worker (demo.worker.ts), so its
+ * simulated meters never take the page's thread; the page sees the emulated adapter's serial
+ * port, which the real slcan driver opens like any other.
+ */
+import type { SerialPortLike } from '../can/slcan/serial-transport';
+import type { DemoEndpoint, DemoMeterInfo, DemoStart, DemoToPage, PageToDemo } from './demo-messages';
+
+/** Bytes the page asks for at a time: many lines of slcan, few enough to keep each task short. */
+const PULL_BYTES = 4096;
+
+export class DemoBusError extends Error {
+  override readonly name = 'DemoBusError';
+}
+
+export interface DemoBusLink {
+  readonly meters: readonly DemoMeterInfo[];
+  /** The emulated adapter's serial port. */
+  readonly port: SerialPortLike;
+  /** Stops the household (the worker ends with it). */
+  stop(): void;
+}
+
+export interface DemoLinkOptions extends DemoStart {
+  /** A meter wrote its flash. */
+  readonly saveNv: (nodeId: number, bytes: Uint8Array) => void;
+  /** Ends the worker; called by stop(). */
+  readonly terminate?: () => void;
+  /** Hands over a way to report the worker's failure (an uncaught error): the port's stream ends with it. */
+  readonly onFailure?: (report: (error: string) => void) => void;
+}
+
+/** Starts the household on the far side of `endpoint`; resolves once its meters are on the bus. */
+export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions): Promise<DemoBusLink> {
+  const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  let toPage: ReadableStreamDefaultController<Uint8Array> | undefined;
+  let delivered: (() => void) | undefined;
+  let meters: readonly DemoMeterInfo[] = [];
+  const post = (message: PageToDemo, transfer: Transferable[] = []) => endpoint.postMessage(message, transfer);
+  const expect = (answer: 'ready' | 'opened' | 'closed', request: 'start' | 'open' | 'close') =>
+    new Promise<void>((resolve, reject) => {
+      waiting.set(answer, { resolve, reject });
+      waiting.set(`failed:${request}`, { resolve, reject });
+    });
+  const settle = (key: string, error?: Error) => {
+    const entry = waiting.get(key);
+    if (!entry) return;
+    for (const [k, v] of waiting) if (v === entry) waiting.delete(k);
+    if (error) entry.reject(error);
+    else entry.resolve();
+  };
+  let stopped = false;
+  let readable: ReadableStream<Uint8Array> | null = null;
+  let writable: WritableStream<Uint8Array> | null = null;
+  // As a serial port whose device is gone: the stream ends, and the port offers none after it.
+  const endStream = (error?: string) => {
+    const controller = toPage;
+    toPage = undefined;
+    if (controller) {
+      readable = null;
+      writable = null;
+    }
+    try {
+      if (error) controller?.error(new DemoBusError(error));
+      else controller?.close();
+    } catch {
+      // already ended
+    }
+    delivered?.();
+  };
+
+  endpoint.addEventListener('message', (event: MessageEvent) => {
+    const message = event.data as DemoToPage;
+    switch (message.kind) {
+      case 'ready':
+        meters = message.meters;
+        settle('ready');
+        break;
+      case 'opened':
+        settle('opened');
+        break;
+      case 'closed':
+        settle('closed');
+        break;
+      case 'data':
+        toPage?.enqueue(message.bytes);
+        delivered?.();
+        break;
+      case 'ended':
+        endStream(message.error);
+        break;
+      case 'nv':
+        options.saveNv(message.nodeId, message.bytes);
+        break;
+      case 'failed':
+        settle(`failed:${message.request}`, new DemoBusError(`the demo bus could not ${message.request}: ${message.error}`));
+        break;
+    }
+  });
+  endpoint.start?.();
+
+  const port: SerialPortLike = {
+    get readable() {
+      return readable;
+    },
+    get writable() {
+      return writable;
+    },
+    async open(serial) {
+      if (readable) throw new DOMException('The port is already open.', 'InvalidStateError');
+      const opened = expect('opened', 'open');
+      post({ kind: 'open', baudRate: serial.baudRate });
+      await opened;
+      readable = new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          toPage = controller;
+        },
+        pull: () =>
+          new Promise<void>((resolve) => {
+            delivered = resolve;
+            post({ kind: 'pull', room: PULL_BYTES });
+          }),
+        cancel: () => {
+          toPage = undefined;
+          delivered?.();
+        },
+      });
+      // What the page writes in one task goes over in one message, as a USB host sends what was
+      // written within a millisecond frame together: the first sweep writes a hundred requests.
+      let outgoing: Uint8Array[] = [];
+      const flush = () => {
+        const chunks = outgoing;
+        outgoing = [];
+        const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+        let at = 0;
+        for (const chunk of chunks) {
+          bytes.set(chunk, at);
+          at += chunk.length;
+        }
+        post({ kind: 'write', bytes }, [bytes.buffer]);
+      };
+      writable = new WritableStream<Uint8Array>({
+        write: (chunk) => {
+          if (outgoing.length === 0) setTimeout(flush, 0);
+          outgoing.push(chunk.slice());
+        },
+      });
+    },
+    async close() {
+      if (stopped) return; // the household is gone, and its port with it
+      if (!readable) throw new DOMException('The port is already closed.', 'InvalidStateError');
+      if (readable.locked || writable?.locked) throw new TypeError('Cannot close a serial port while its streams are locked.');
+      await readable.cancel().catch(() => undefined);
+      readable = null;
+      writable = null;
+      const closed = expect('closed', 'close');
+      post({ kind: 'close' });
+      await closed;
+    },
+    getInfo: () => ({}),
+  };
+
+  options.onFailure?.((error) => {
+    endStream(`the demo bus failed: ${error}`);
+    for (const key of ['failed:start', 'failed:open', 'failed:close']) settle(key, new DemoBusError(`the demo bus failed: ${error}`));
+  });
+  const ready = expect('ready', 'start');
+  post({ kind: 'start', bitrate: options.bitrate, siteKey: options.siteKey, startHour: options.startHour, nv: options.nv });
+  return ready.then(() => ({
+    meters,
+    port,
+    stop: () => {
+      stopped = true;
+      endStream();
+      for (const entry of new Set(waiting.values())) entry.reject(new DemoBusError('the demo bus stopped'));
+      waiting.clear();
+      options.terminate?.();
+    },
+  }));
+}
+
+/** The demo household in its own worker. */
+export function startDemoWorker(options: Omit<DemoLinkOptions, 'terminate' | 'onFailure'>): Promise<DemoBusLink> {
+  const worker = new Worker(new URL('./demo.worker.ts', import.meta.url), { type: 'module', name: 'demo bus' });
+  return connectDemoBus(worker, {
+    ...options,
+    terminate: () => worker.terminate(),
+    onFailure: (report) => worker.addEventListener('error', (event) => report(event.message || 'the worker stopped')),
+  }).catch((error: unknown) => {
+    worker.terminate();
+    throw error;
+  });
+}
