@@ -21,6 +21,7 @@ import type { PriceSlot } from '../lib/tariff/slot';
 import type { Tariff } from '../lib/tariff/tariff';
 import { localDateOf, localDayRange } from '../lib/tariff/zone';
 import { readSlotEnergy } from '../lib/store/queries';
+import { yieldToPage } from '../lib/tasks/yield';
 import type { SiteSettingsState } from './site-settings.svelte';
 
 export interface PricesOptions {
@@ -66,6 +67,7 @@ export class PricesState {
   #store: PriceStore | undefined;
   #service: PriceService | undefined;
   #configured = '';
+  #todayQueued: Promise<void> | undefined;
   #offService: (() => void) | undefined;
   #offHistorian: (() => void) | undefined;
   #stopEffect: (() => void) | undefined;
@@ -228,7 +230,21 @@ export class PricesState {
   }
 
   /** Today's cost of every meter, in the tariff's local day. */
-  async refreshToday(): Promise<void> {
+  /**
+   * Today's cost of each meter, again. Calls in one go (six meters identified in a burst, a flush)
+   * make one computation, in a task of its own.
+   */
+  refreshToday(): Promise<void> {
+    if (this.#todayQueued) return this.#todayQueued;
+    const queued = yieldToPage().then(() => {
+      this.#todayQueued = undefined;
+      return this.#refreshTodayNow();
+    });
+    this.#todayQueued = queued;
+    return queued;
+  }
+
+  async #refreshTodayNow(): Promise<void> {
     if (this.#stopped || !this.#store) return;
     const generation = ++this.#todayGeneration;
     const tz = this.tariff.timeZone;

@@ -12,6 +12,7 @@ import { toHex } from '../lib/meter/keys';
 import { viewingAtStart } from '../lib/remote/viewing';
 import type { CanTransport, LinkStatus } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
+import { yieldToPage } from '../lib/tasks/yield';
 import { DEMO_SITE_KEY } from '../lib/meter/keys';
 import type { AckRecord } from '../lib/meter/records';
 import { browserEstimate } from '../lib/store/retention';
@@ -160,33 +161,27 @@ export class BusSession {
     await this.disconnect();
     this.error = undefined;
     try {
-      const [{ DemoBus }, { demoHouse }, { loadMeterCore }, { keyValueNvStore }] = await Promise.all([
-        import('../lib/sim/demo-bus'),
-        import('../lib/sim/scenarios'),
-        import('../lib/sim/load-core'),
-        import('../lib/sim/simulated-meter'),
-      ]);
+      const [{ startDemoWorker }, { keyValueNvStore }] = await Promise.all([import('../lib/sim/demo-client'), import('../lib/sim/nv-store')]);
+      // The demo meters keep their flash across reloads, as real ones do across power cuts.
+      const nv = keyValueNvStore(localStorage, 'wattwall.demo.meter-nv');
       const now = new Date();
-      const scenario = demoHouse(now.getHours() + now.getMinutes() / 60);
-      const demo = new DemoBus({
-        module: await loadMeterCore(),
-        scenario,
+      const demo = await startDemoWorker({
         bitrate: this.bitrate,
         siteKey: DEMO_SITE_KEY,
-        // The demo meters keep their flash across reloads, as real ones do across power cuts.
-        nvStore: keyValueNvStore(localStorage, 'wattwall.demo.meter-nv'),
+        startHour: now.getHours() + now.getMinutes() / 60,
+        nv: nv.entries(),
+        saveNv: (node, bytes) => nv.save(node, bytes),
       });
-      demo.start();
       const label = 'Demo bus (simulated meters)';
       const transport = await this.adapter.openDemo(demo.port, label);
       // The remembered adapter was plugged in while the demo loaded: it has the bus now.
       if (this.#aggregator || this.source === 'adapter') {
-        demo.stop();
         await transport.close();
+        demo.stop();
         return;
       }
       this.#stopDemo = () => demo.stop();
-      this.#names = new Map(scenario.meters.map((m) => [m.nodeId, { name: m.name, kind: m.kind ?? 'load' }]));
+      this.#names = new Map(demo.meters.map((m) => [m.nodeId, { name: m.name, kind: m.kind }]));
       this.source = 'demo';
       this.adapterLabel = label;
       await this.#attach(transport, DEMO_SITE_KEY);
@@ -283,10 +278,11 @@ export class BusSession {
     const aggregator = this.#aggregator;
     this.#aggregator = undefined;
     await aggregator?.stop();
-    await this.#historian?.close().catch(() => undefined);
-    this.#historian = undefined;
+    // The screens' history first: the historian's last flush must not start a read of a closing store.
     this.history?.dispose();
     this.history = undefined;
+    await this.#historian?.close().catch(() => undefined);
+    this.#historian = undefined;
     this.prices?.stop();
     this.prices = undefined;
     this.settings = undefined;
@@ -397,6 +393,8 @@ export class BusSession {
     const prices = new PricesState(historian, settings);
     this.prices = prices;
     void prices.start();
+    // Start-up in steps, each its own task, so the first screen stays responsive.
+    await yieldToPage();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -445,12 +443,14 @@ export class BusSession {
     this.#every(FLUSH_MS, () => void historian.flush());
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
+    await yieldToPage();
     // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
     const { EnergyState } = await import('./energy.svelte');
     const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs, prices: (from, to) => prices.tariffSlots(from, to) });
     if (this.#aggregator !== aggregator) return; // disconnected meanwhile
     this.energy = energy;
     energy.start();
+    await yieldToPage();
     // The broker link, when the user set one up (Settings, Remote view): loaded only then.
     const { RemoteState } = await import('./remote.svelte');
     const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), todayCosts: () => prices.todayCosts, todayEstimated: () => prices.todayEstimated, switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });

@@ -111,13 +111,25 @@ export interface SentBroadcast {
   readonly frames: readonly CanFrame[];
 }
 
+/** Group keys by site key: HKDF once per site, not once a broadcast. */
+const groupKeys = new WeakMap<Uint8Array, Uint8Array>();
+
+function groupKeyOf(siteKey: Uint8Array): Uint8Array {
+  let key = groupKeys.get(siteKey);
+  if (!key) {
+    key = deriveGroupKey(siteKey);
+    groupKeys.set(siteKey, key);
+  }
+  return key;
+}
+
 /** TIME to every meter (node 0), authenticated with the group key; no meter ACKs it. */
 export async function broadcastTime(siteKey: Uint8Array, counter: SenderCounter, unixMs: number): Promise<SentBroadcast> {
   const command: Command = { function: FunctionCode.TIME, unixMs };
   const payload = validCommandPayload(command);
   const id = canId(FunctionCode.TIME, BROADCAST_NODE);
   const fv = await counter.next();
-  return { id, fv, unixMs, frames: sealFrames(deriveGroupKey(siteKey), id, payload, fv) };
+  return { id, fv, unixMs, frames: sealFrames(groupKeyOf(siteKey), id, payload, fv) };
 }
 
 export class MeterLink {
