@@ -5,26 +5,18 @@
  * src/lib/can/connection.ts; every transport handed out goes past the bus monitor.
  *
  * Transports reach the session through `onTransport`, whether the user just picked the adapter or
- * the remembered one was plugged in while the demo bus ran.
+ * the remembered one was plugged in while the demo bus ran. The drivers and the bus monitor load
+ * with the first connection (adapter-drivers.ts): the first screen needs only the state here.
  */
-import {
-  AdapterConnection,
-  type AdapterApis,
-  type AdapterDevice,
-  anyGrantedAdapter,
-  browserApis,
-  type ConnectionPhase,
-  loadRemembered,
-  pickDevice,
-  type RememberedAdapter,
-  rememberDevice,
-  saveRemembered,
-} from '../lib/can/connection';
+import { type AdapterApis, browserApis, loadRemembered, type RememberedAdapter, saveRemembered } from '../lib/can/browser-adapters';
+import type { AdapterConnection, AdapterDevice, ConnectionPhase } from '../lib/can/connection';
 import { ADAPTER_KINDS, type AdapterKind, type AdapterKindInfo, browserSupport, type BrowserSupport, kindInfo } from '../lib/can/registry';
-import { openSlcanTransport, type SerialPortLike } from '../lib/can/slcan/serial-transport';
+import type { SerialPortLike } from '../lib/can/slcan/serial-transport';
 import { AdapterOpenError, type CanTransport } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
-import { BusMonitorState } from './bus-monitor.svelte';
+import type { BusMonitorState } from './bus-monitor.svelte';
+
+type Drivers = typeof import('./adapter-drivers');
 
 export type AdapterLink = ConnectionPhase | 'idle';
 
@@ -60,9 +52,11 @@ export class AdapterState {
   pickerOpen = $state(false);
   listenOnly = $state(false);
 
+  /** The bus monitor, once the drivers have loaded (loadMonitor() loads them). */
+  monitor = $state.raw<BusMonitorState | undefined>(undefined);
+
   readonly support: BrowserSupport;
   readonly kinds: readonly OfferedKind[];
-  readonly monitor: BusMonitorState;
 
   readonly #apis: AdapterApis;
   readonly #storage: Storage | undefined;
@@ -71,6 +65,7 @@ export class AdapterState {
   #connection: AdapterConnection | undefined;
   /** The transport of the current connection went to the session. */
   #handedOver = false;
+  #drivers: Promise<Drivers> | undefined;
 
   constructor(options: AdapterStateOptions) {
     const nav = options.navigator ?? globalThis.navigator;
@@ -84,8 +79,23 @@ export class AdapterState {
       const available = k.api === 'serial' ? this.support.serial : this.support.usb;
       return available ? { ...k, available } : { ...k, available, unavailableBecause: k.api === 'serial' ? 'This browser has no Web Serial.' : 'This browser has no WebUSB.' };
     });
-    this.monitor = new BusMonitorState({ bitrate: options.bitrate() });
     this.remembered = this.#storage ? loadRemembered(this.#storage) : undefined;
+  }
+
+  /** The bus monitor (it records every frame of every connection from the first one on). */
+  async loadMonitor(): Promise<BusMonitorState> {
+    await this.#load();
+    return this.monitor as BusMonitorState;
+  }
+
+  #load(): Promise<Drivers> {
+    this.#drivers ??= import('./adapter-drivers').then((drivers) => {
+      this.monitor = new drivers.BusMonitorState({ bitrate: this.#bitrate() });
+      return drivers;
+    });
+    // A failed load (offline, a new version deployed) may succeed next time.
+    this.#drivers.catch(() => (this.#drivers = undefined));
+    return this.#drivers;
   }
 
   get anyKindAvailable(): boolean {
@@ -111,19 +121,28 @@ export class AdapterState {
   async resume(): Promise<boolean> {
     let target = this.remembered;
     let device: AdapterDevice | undefined;
+    // Nothing granted and nothing remembered: no driver is needed yet.
+    if (!target && !(await this.#anyGranted())) return false;
+    const drivers = await this.#load();
     if (!target) {
-      const granted = await anyGrantedAdapter(this.#apis);
+      const granted = await drivers.anyGrantedAdapter(this.#apis);
       if (!granted) return false;
-      target = rememberDevice(granted.kind, granted.device);
+      target = drivers.rememberDevice(granted.kind, granted.device);
       device = granted.device;
       this.remembered = target;
       if (this.#storage) saveRemembered(this.#storage, target);
     }
     if (!this.#reachable(target.kind)) return false;
-    const connection = this.#connect(target);
+    const connection = this.#connect(drivers, target);
     const connected = await connection.start(device);
     if (connected) this.#handOver(connection);
     return connected;
+  }
+
+  /** Whether the browser has granted this site any port or device at all (no driver needed to ask). */
+  async #anyGranted(): Promise<boolean> {
+    const [ports, devices] = await Promise.all([this.#apis.serial?.getPorts() ?? [], this.#apis.usb?.getDevices() ?? []]);
+    return ports.length > 0 || devices.length > 0;
   }
 
   /** Asks the browser for an adapter of `kind` (needs a user gesture), remembers and connects it. */
@@ -134,8 +153,10 @@ export class AdapterState {
       return false;
     }
     let device;
+    let drivers;
     try {
-      device = await pickDevice(kind, this.#apis, options);
+      drivers = await this.#load();
+      device = await drivers.pickDevice(kind, this.#apis, options);
     } catch (error) {
       this.error = error instanceof AdapterOpenError ? error.userMessage : errorMessage(error);
       return false;
@@ -143,10 +164,10 @@ export class AdapterState {
     if (!device) return false; // the user closed the picker
     this.pickerOpen = false;
     await this.release();
-    const target = rememberDevice(kind, device);
+    const target = drivers.rememberDevice(kind, device);
     this.remembered = target;
     if (this.#storage) saveRemembered(this.#storage, target);
-    const connection = this.#connect(target);
+    const connection = this.#connect(drivers, target);
     const connected = await connection.start(device);
     if (!connected) this.error = connection.state.detail ? `${kindInfo(kind).title}: ${connection.state.detail}` : undefined;
     // Handed over even when it did not open yet: the session shows it retrying, and it connects when it can.
@@ -159,7 +180,7 @@ export class AdapterState {
     await this.release();
     const target = this.remembered;
     if (!target) return false;
-    const connection = this.#connect(target);
+    const connection = this.#connect(await this.#load(), target);
     const connected = await connection.start();
     this.#handOver(connection);
     return connected;
@@ -186,21 +207,24 @@ export class AdapterState {
 
   /** The demo bus's emulated adapter, opened with the real slcan driver and shown in the monitor. */
   async openDemo(port: SerialPortLike, label: string): Promise<CanTransport> {
-    this.monitor.bitrate = this.#bitrate();
-    const transport = await openSlcanTransport(port, { bitrate: this.#bitrate(), label });
-    return this.monitor.tee(transport);
+    const drivers = await this.#load();
+    const monitor = this.monitor as BusMonitorState;
+    monitor.bitrate = this.#bitrate();
+    const transport = await drivers.openSlcanTransport(port, { bitrate: this.#bitrate(), label });
+    return monitor.tee(transport);
   }
 
   #reachable(kind: AdapterKind): boolean {
     return kindInfo(kind).api === 'serial' ? this.support.serial : this.support.usb;
   }
 
-  #connect(target: RememberedAdapter): AdapterConnection {
-    this.monitor.bitrate = this.#bitrate();
-    const connection = new AdapterConnection(target, this.#apis, {
+  #connect(drivers: Drivers, target: RememberedAdapter): AdapterConnection {
+    const monitor = this.monitor as BusMonitorState;
+    monitor.bitrate = this.#bitrate();
+    const connection = new drivers.AdapterConnection(target, this.#apis, {
       bitrate: this.#bitrate(),
       listenOnly: this.listenOnly,
-      wrap: (transport) => this.monitor.tee(transport),
+      wrap: (transport) => monitor.tee(transport),
     });
     this.#connection = connection;
     this.#handedOver = false;
