@@ -98,6 +98,8 @@ export class BusSession {
   #releaseLock: (() => void) | undefined;
   #userClosed = false;
   #closeViewing: (() => Promise<void>) | undefined;
+  /** Counts disconnects: a start-up that one overtook stops where it is and closes what it opened. */
+  #generation = 0;
 
   constructor() {
     this.#alarmMonitor.subscribe((alarms) => (this.alarms = alarms));
@@ -263,6 +265,7 @@ export class BusSession {
   }
 
   async disconnect(): Promise<void> {
+    this.#generation++;
     this.#userClosed = true;
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
@@ -376,11 +379,19 @@ export class BusSession {
   }
 
   async #attach(transport: CanTransport, siteKey: Uint8Array): Promise<void> {
+    const generation = this.#generation;
+    const overtaken = () => generation !== this.#generation;
     const site = await persistentSite(siteKey, localStorage);
     const fingerprint = siteFingerprint(siteKey);
     const db = await openHistory(historyDbName(fingerprint));
     const estimate = browserEstimate();
     const historian = await Historian.open(db, { meterHint: (node) => this.#names.get(node), ...(estimate ? { estimateBytes: estimate } : {}) });
+    if (overtaken()) {
+      await historian.close().catch(() => undefined);
+      db.close();
+      await transport.close();
+      return;
+    }
     const aggregator = new Aggregator(transport, { ...site, bitrate: this.bitrate, intervalMs: this.pollIntervalMs });
     this.#siteKey = siteKey;
     this.#db = db;
@@ -388,13 +399,16 @@ export class BusSession {
     this.history = new HistoryState(historian, fingerprint);
     // The tariff, prices and settings load with the site, not with the first screen's JavaScript.
     const [{ SiteSettingsState }, { PricesState }] = await Promise.all([import('./site-settings.svelte'), import('./prices.svelte')]);
+    if (overtaken()) return transport.close();
     const settings = await SiteSettingsState.load(historian);
+    if (overtaken()) return transport.close();
     this.settings = settings;
     const prices = new PricesState(historian, settings);
     this.prices = prices;
     void prices.start();
     // Start-up in steps, each its own task, so the first screen stays responsive.
     await yieldToPage();
+    if (overtaken()) return transport.close();
     this.registry = historian.meters;
     historian.subscribe({
       meters: (meters) => {
@@ -444,6 +458,7 @@ export class BusSession {
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
     await yieldToPage();
+    if (this.#aggregator !== aggregator) return; // disconnected meanwhile: the aggregator is stopped
     // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
     const { EnergyState } = await import('./energy.svelte');
     const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs, prices: (from, to) => prices.tariffSlots(from, to) });
@@ -451,6 +466,7 @@ export class BusSession {
     this.energy = energy;
     energy.start();
     await yieldToPage();
+    if (this.#aggregator !== aggregator) return;
     // The broker link, when the user set one up (Settings, Remote view): loaded only then.
     const { RemoteState } = await import('./remote.svelte');
     const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), todayCosts: () => prices.todayCosts, todayEstimated: () => prices.todayEstimated, switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });
