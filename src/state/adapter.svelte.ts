@@ -17,6 +17,10 @@ import { errorMessage } from '../lib/errors';
 import type { BusMonitorState } from './bus-monitor.svelte';
 
 type Drivers = typeof import('./adapter-drivers');
+interface Loaded {
+  readonly drivers: Drivers;
+  readonly monitor: BusMonitorState;
+}
 
 export type AdapterLink = ConnectionPhase | 'idle';
 
@@ -65,7 +69,7 @@ export class AdapterState {
   #connection: AdapterConnection | undefined;
   /** The transport of the current connection went to the session. */
   #handedOver = false;
-  #drivers: Promise<Drivers> | undefined;
+  #loaded: Promise<Loaded> | undefined;
 
   constructor(options: AdapterStateOptions) {
     const nav = options.navigator ?? globalThis.navigator;
@@ -84,18 +88,21 @@ export class AdapterState {
 
   /** The bus monitor (it records every frame of every connection from the first one on). */
   async loadMonitor(): Promise<BusMonitorState> {
-    await this.#load();
-    return this.monitor as BusMonitorState;
+    return (await this.#load()).monitor;
   }
 
-  #load(): Promise<Drivers> {
-    this.#drivers ??= import('./adapter-drivers').then((drivers) => {
-      this.monitor = new drivers.BusMonitorState({ bitrate: this.#bitrate() });
-      return drivers;
-    });
-    // A failed load (offline, a new version deployed) may succeed next time.
-    this.#drivers.catch(() => (this.#drivers = undefined));
-    return this.#drivers;
+  #load(): Promise<Loaded> {
+    if (!this.#loaded) {
+      const loading = import('./adapter-drivers').then((drivers) => {
+        const monitor = new drivers.BusMonitorState({ bitrate: this.#bitrate() });
+        this.monitor = monitor;
+        return { drivers, monitor };
+      });
+      // A failed load (offline, a new version deployed) may succeed next time.
+      loading.catch(() => (this.#loaded = undefined));
+      this.#loaded = loading;
+    }
+    return this.#loaded;
   }
 
   get anyKindAvailable(): boolean {
@@ -123,7 +130,8 @@ export class AdapterState {
     let device: AdapterDevice | undefined;
     // Nothing granted and nothing remembered: no driver is needed yet.
     if (!target && !(await this.#anyGranted())) return false;
-    const drivers = await this.#load();
+    const loaded = await this.#load();
+    const { drivers } = loaded;
     if (!target) {
       const granted = await drivers.anyGrantedAdapter(this.#apis);
       if (!granted) return false;
@@ -133,7 +141,7 @@ export class AdapterState {
       if (this.#storage) saveRemembered(this.#storage, target);
     }
     if (!this.#reachable(target.kind)) return false;
-    const connection = this.#connect(drivers, target);
+    const connection = this.#connect(loaded, target);
     const connected = await connection.start(device);
     if (connected) this.#handOver(connection);
     return connected;
@@ -153,10 +161,10 @@ export class AdapterState {
       return false;
     }
     let device;
-    let drivers;
+    let loaded;
     try {
-      drivers = await this.#load();
-      device = await drivers.pickDevice(kind, this.#apis, options);
+      loaded = await this.#load();
+      device = await loaded.drivers.pickDevice(kind, this.#apis, options);
     } catch (error) {
       this.error = error instanceof AdapterOpenError ? error.userMessage : errorMessage(error);
       return false;
@@ -164,10 +172,10 @@ export class AdapterState {
     if (!device) return false; // the user closed the picker
     this.pickerOpen = false;
     await this.release();
-    const target = drivers.rememberDevice(kind, device);
+    const target = loaded.drivers.rememberDevice(kind, device);
     this.remembered = target;
     if (this.#storage) saveRemembered(this.#storage, target);
-    const connection = this.#connect(drivers, target);
+    const connection = this.#connect(loaded, target);
     const connected = await connection.start(device);
     if (!connected) this.error = connection.state.detail ? `${kindInfo(kind).title}: ${connection.state.detail}` : undefined;
     // Handed over even when it did not open yet: the session shows it retrying, and it connects when it can.
@@ -207,8 +215,7 @@ export class AdapterState {
 
   /** The demo bus's emulated adapter, opened with the real slcan driver and shown in the monitor. */
   async openDemo(port: SerialPortLike, label: string): Promise<CanTransport> {
-    const drivers = await this.#load();
-    const monitor = this.monitor as BusMonitorState;
+    const { drivers, monitor } = await this.#load();
     monitor.bitrate = this.#bitrate();
     const transport = await drivers.openSlcanTransport(port, { bitrate: this.#bitrate(), label });
     return monitor.tee(transport);
@@ -218,8 +225,7 @@ export class AdapterState {
     return kindInfo(kind).api === 'serial' ? this.support.serial : this.support.usb;
   }
 
-  #connect(drivers: Drivers, target: RememberedAdapter): AdapterConnection {
-    const monitor = this.monitor as BusMonitorState;
+  #connect({ drivers, monitor }: Loaded, target: RememberedAdapter): AdapterConnection {
     monitor.bitrate = this.#bitrate();
     const connection = new drivers.AdapterConnection(target, this.#apis, {
       bitrate: this.#bitrate(),

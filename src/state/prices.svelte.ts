@@ -229,10 +229,9 @@ export class PricesState {
     return rangeCosts({ tariff: this.tariff, meters: this.meters, from, to, now: this.#now(), energy: this.energy, spot: (f, t) => this.slots(f, t), revision: this.revision }, this.#costs);
   }
 
-  /** Today's cost of every meter, in the tariff's local day. */
   /**
-   * Today's cost of each meter, again. Calls in one go (six meters identified in a burst, a flush)
-   * make one computation, in a task of its own.
+   * Today's cost of every meter, in the tariff's local day. Calls in one go (six meters identified
+   * in a burst, a flush) make one computation, in a task of its own.
    */
   refreshToday(): Promise<void> {
     if (this.#todayQueued) return this.#todayQueued;

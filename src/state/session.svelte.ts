@@ -458,20 +458,20 @@ export class BusSession {
     this.#every(ALARM_TICK_MS, () => this.#alarmMonitor.tick(Date.now()));
     this.#every(PRUNE_MS, () => void historian.prune().catch(() => undefined));
     await yieldToPage();
-    if (this.#aggregator !== aggregator) return; // disconnected meanwhile: the aggregator is stopped
+    if (overtaken()) return; // disconnect() stopped the aggregator and closed the store
     // Loaded once connected: the guard and the planner stay out of the first screen's JavaScript.
     const { EnergyState } = await import('./energy.svelte');
     const energy = await EnergyState.load({ historian, settings, switchRelay: (node, on) => aggregator.setRelay(node, on), registry: () => this.registry, live: () => this.sortedMeters, gridW: () => this.site.grid, intervalMs: () => this.pollIntervalMs, prices: (from, to) => prices.tariffSlots(from, to) });
-    if (this.#aggregator !== aggregator) return; // disconnected meanwhile
+    if (overtaken()) return;
     this.energy = energy;
     energy.start();
     await yieldToPage();
-    if (this.#aggregator !== aggregator) return;
-    // The broker link, when the user set one up (Settings, Remote view): loaded only then.
+    if (overtaken()) return;
+    // The remote view's settings and, when the user set up a broker, the link to it (mqtt.js loads only then).
     const { RemoteState } = await import('./remote.svelte');
     const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), todayCosts: () => prices.todayCosts, todayEstimated: () => prices.todayEstimated, switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });
     await remote.start().catch((error: unknown) => (remote.problem = errorMessage(error)));
-    if (this.#aggregator !== aggregator) {
+    if (overtaken()) {
       await remote.stop();
       return;
     }

@@ -3,6 +3,7 @@
  * simulated meters never take the page's thread; the page sees the emulated adapter's serial
  * port, which the real slcan driver opens like any other.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import type { SerialPortLike } from '../can/slcan/serial-transport';
 import type { DemoEndpoint, DemoMeterInfo, DemoStart, DemoToPage, PageToDemo } from './demo-messages';
 
@@ -32,22 +33,20 @@ export interface DemoLinkOptions extends DemoStart {
 
 /** Starts the household on the far side of `endpoint`; resolves once its meters are on the bus. */
 export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions): Promise<DemoBusLink> {
-  const waiting = new Map<string, { resolve: () => void; reject: (error: Error) => void }>();
+  type Request = 'start' | 'open' | 'close';
+  /** The request each answer settles; a `failed` answer names its request itself. */
+  const answers = { ready: 'start', opened: 'open', closed: 'close' } as const;
+  const waiting = new Map<Request, { resolve: () => void; reject: (error: Error) => void }>();
   let toPage: ReadableStreamDefaultController<Uint8Array> | undefined;
   let delivered: (() => void) | undefined;
   let meters: readonly DemoMeterInfo[] = [];
   const post = (message: PageToDemo, transfer: Transferable[] = []) => endpoint.postMessage(message, transfer);
-  const expect = (answer: 'ready' | 'opened' | 'closed', request: 'start' | 'open' | 'close') =>
-    new Promise<void>((resolve, reject) => {
-      waiting.set(answer, { resolve, reject });
-      waiting.set(`failed:${request}`, { resolve, reject });
-    });
-  const settle = (key: string, error?: Error) => {
-    const entry = waiting.get(key);
-    if (!entry) return;
-    for (const [k, v] of waiting) if (v === entry) waiting.delete(k);
-    if (error) entry.reject(error);
-    else entry.resolve();
+  const expect = (request: Request) => new Promise<void>((resolve, reject) => waiting.set(request, { resolve, reject }));
+  const settle = (request: Request, error?: Error) => {
+    const entry = waiting.get(request);
+    waiting.delete(request);
+    if (error) entry?.reject(error);
+    else entry?.resolve();
   };
   let stopped = false;
   let readable: ReadableStream<Uint8Array> | null = null;
@@ -74,13 +73,11 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
     switch (message.kind) {
       case 'ready':
         meters = message.meters;
-        settle('ready');
+        settle(answers.ready);
         break;
       case 'opened':
-        settle('opened');
-        break;
       case 'closed':
-        settle('closed');
+        settle(answers[message.kind]);
         break;
       case 'data':
         toPage?.enqueue(message.bytes);
@@ -93,7 +90,7 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
         options.saveNv(message.nodeId, message.bytes);
         break;
       case 'failed':
-        settle(`failed:${message.request}`, new DemoBusError(`the demo bus could not ${message.request}: ${message.error}`));
+        settle(message.request, new DemoBusError(`the demo bus could not ${message.request}: ${message.error}`));
         break;
     }
   });
@@ -108,7 +105,7 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
     },
     async open(serial) {
       if (readable) throw new DOMException('The port is already open.', 'InvalidStateError');
-      const opened = expect('opened', 'open');
+      const opened = expect('open');
       post({ kind: 'open', baudRate: serial.baudRate });
       await opened;
       readable = new ReadableStream<Uint8Array>({
@@ -129,14 +126,8 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
       // written within a millisecond frame together: the first sweep writes a hundred requests.
       let outgoing: Uint8Array[] = [];
       const flush = () => {
-        const chunks = outgoing;
+        const bytes = concatBytes(...outgoing);
         outgoing = [];
-        const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-        let at = 0;
-        for (const chunk of chunks) {
-          bytes.set(chunk, at);
-          at += chunk.length;
-        }
         post({ kind: 'write', bytes }, [bytes.buffer]);
       };
       writable = new WritableStream<Uint8Array>({
@@ -153,7 +144,7 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
       await readable.cancel().catch(() => undefined);
       readable = null;
       writable = null;
-      const closed = expect('closed', 'close');
+      const closed = expect('close');
       post({ kind: 'close' });
       await closed;
     },
@@ -162,9 +153,9 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
 
   options.onFailure?.((error) => {
     endStream(`the demo bus failed: ${error}`);
-    for (const key of ['failed:start', 'failed:open', 'failed:close']) settle(key, new DemoBusError(`the demo bus failed: ${error}`));
+    for (const request of [...waiting.keys()]) settle(request, new DemoBusError(`the demo bus failed: ${error}`));
   });
-  const ready = expect('ready', 'start');
+  const ready = expect('start');
   post({ kind: 'start', bitrate: options.bitrate, siteKey: options.siteKey, startHour: options.startHour, nv: options.nv });
   return ready.then(() => ({
     meters,
@@ -172,8 +163,7 @@ export function connectDemoBus(endpoint: DemoEndpoint, options: DemoLinkOptions)
     stop: () => {
       stopped = true;
       endStream();
-      for (const entry of new Set(waiting.values())) entry.reject(new DemoBusError('the demo bus stopped'));
-      waiting.clear();
+      for (const request of [...waiting.keys()]) settle(request, new DemoBusError('the demo bus stopped'));
       options.terminate?.();
     },
   }));

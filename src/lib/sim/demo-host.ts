@@ -4,6 +4,7 @@
  * page pulls: the worker reads the port only when the page has room, so a page that falls behind
  * holds the adapter back exactly as a USB host that stops reading does.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import { errorMessage } from '../errors';
 import { DemoBus } from './demo-bus';
 import type { DemoEndpoint, DemoToPage, PageToDemo } from './demo-messages';
@@ -70,12 +71,7 @@ export function serveDemoBus(endpoint: DemoEndpoint, options: DemoHostOptions): 
         chunks.push(next.value);
         bytes += next.value.length;
       }
-      const out = new Uint8Array(bytes);
-      let at = 0;
-      for (const chunk of chunks) {
-        out.set(chunk, at);
-        at += chunk.length;
-      }
+      const out = concatBytes(...chunks);
       send({ kind: 'data', bytes: out }, [out.buffer]);
     } catch (error) {
       // Released by close(): the page asked for it. Anything else ends the page's stream.

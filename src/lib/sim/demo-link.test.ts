@@ -31,12 +31,16 @@ async function household(nv: [number, Uint8Array][] = []): Promise<{ link: DemoB
   return { link, saved };
 }
 
-async function pollUntilAll(link: DemoBusLink): Promise<Map<number, number>> {
+/** Polls until every meter has given a reading; each one's reading and boot count. */
+async function pollUntilAll(link: DemoBusLink): Promise<{ watts: Map<number, number>; boots: Map<number, number> }> {
   const transport = await openSlcanTransport(link.port, { bitrate: 500_000 });
   const aggregator = new Aggregator(transport, { ...(await ephemeralSite(TEST_SITE_KEY)), bitrate: 500_000, intervalMs: 200 });
   const watts = new Map<number, number>();
+  const boots = new Map<number, number>();
   const everyone = new Promise<void>((resolve) =>
     aggregator.subscribe({
+      // A meter is polled only once its STATUS verified: its boot count comes first.
+      status: (node, record) => boots.set(node, record.boots),
       snapshot: ({ node, record }) => {
         watts.set(node, record.watts);
         if (watts.size === link.meters.length) resolve();
@@ -46,7 +50,7 @@ async function pollUntilAll(link: DemoBusLink): Promise<Map<number, number>> {
   aggregator.start();
   await everyone;
   await aggregator.stop(); // closes the transport, and with it the port
-  return watts;
+  return { watts, boots };
 }
 
 describe('the demo bus over its worker link', () => {
@@ -54,7 +58,7 @@ describe('the demo bus over its worker link', () => {
     const { link } = await household();
     expect(link.meters.map((m) => m.nodeId)).toEqual([1, 2, 3, 4, 5, 10]);
     expect(link.meters.find((m) => m.nodeId === 10)?.kind).toBe('generator');
-    const watts = await pollUntilAll(link);
+    const { watts } = await pollUntilAll(link);
     // At noon the roof exports; every load draws.
     expect(watts.get(10)).toBeLessThan(-2500);
     for (const node of [1, 2, 3, 4, 5]) expect(watts.get(node)).toBeGreaterThanOrEqual(-1);
@@ -65,17 +69,20 @@ describe('the demo bus over its worker link', () => {
     await pollUntilAll(link);
     expect(link.port.readable).toBeNull();
     const again = await pollUntilAll(link);
-    expect(again.size).toBe(link.meters.length);
+    expect(again.watts.size).toBe(link.meters.length);
   }, 30_000);
 
   it('gives the meters’ flash to the page, and a new household boots from it', async () => {
     const first = await household();
-    await pollUntilAll(first.link);
+    const before = (await pollUntilAll(first.link)).boots;
     await expect.poll(() => first.saved.size, { timeout: 10_000 }).toBe(first.link.meters.length);
-    const flash = [...first.saved];
-    for (const [, bytes] of flash) expect(bytes.length).toBeGreaterThan(0);
-    const second = await household(flash);
-    expect((await pollUntilAll(second.link)).size).toBe(first.link.meters.length);
+    const second = await household([...first.saved]);
+    const after = (await pollUntilAll(second.link)).boots;
+    // Each meter booted again from its own flash: one boot more. A household with no flash starts over.
+    expect(after.size).toBe(first.link.meters.length);
+    for (const [node, count] of before) expect(after.get(node)).toBe(count + 1);
+    const fresh = (await pollUntilAll((await household()).link)).boots;
+    expect(fresh).toEqual(before);
   }, 30_000);
 
   it('a household stopped under an open driver ends its stream: the driver reports the adapter gone', async () => {

@@ -8,7 +8,7 @@
  * database, then replaces the site's rows in one transaction: it either all lands or nothing changes.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
+import { bytesToHex, concatBytes } from '@noble/hashes/utils.js';
 import { HISTORY_SCHEMA_VERSION, type HistoryDb, STORE_NAMES, type StoreName } from './schema';
 
 export const BACKUP_FORMAT = 'wattwall-backup';
@@ -135,16 +135,9 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   const reader = stream.getReader();
   for (;;) {
     const { done, value } = await reader.read();
-    if (done) break;
+    if (done) return concatBytes(...parts);
     parts.push(value);
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /** The backup file's bytes: gzip, and AES-GCM over it when a passphrase is given. */

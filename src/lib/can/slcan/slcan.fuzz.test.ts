@@ -6,7 +6,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type CanFrame, validated } from '../frame';
-import { canFrameArb, chunked, concat } from '../testing/arbitraries';
+import { concatBytes } from '@noble/hashes/utils.js';
+import { canFrameArb, chunked } from '../testing/arbitraries';
 import { encodeFrame, MAX_LINE_LENGTH, parseToken, type SlcanMessage, SlcanTokenizer } from './codec';
 import { ReplyTracker } from './replies';
 
@@ -82,7 +83,7 @@ describe('slcan under fuzzing', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), canFrameArb, (garbage, frame) => {
         // A CR ends whatever the garbage left open; the frame after it is intact.
-        const messages = decode([concat([garbage, ascii(`\r${encodeFrame(frame)}`)])]);
+        const messages = decode([concatBytes(garbage, ascii(`\r${encodeFrame(frame)}`))]);
         const last = messages.at(-1);
         expect(last).toEqual({ kind: 'frame', frame });
       }),

@@ -21,13 +21,3 @@ export function chunked(bytes: Uint8Array, cuts: readonly number[]): Uint8Array[
   out.push(bytes.subarray(from));
   return out;
 }
-
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
