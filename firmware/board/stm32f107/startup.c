@@ -205,8 +205,11 @@ __attribute__((section(".isr_vector"), used)) const vector_t g_vector_table[NUM_
 _Static_assert(sizeof g_vector_table == NUM_VECTORS * 4u, "one 32-bit word per vector");
 
 /* VTOR needs the table aligned to its size rounded up to a power of two
- * (84 words -> 512 bytes; PM0056 4.4.4). */
-static vector_t g_ram_vectors[NUM_VECTORS] __attribute__((aligned(512)));
+ * (84 words -> 512 bytes; PM0056 4.4.4). Its own section, which the linker
+ * script places first at ORIGIN(RAM) (aligned, so no padding ahead of
+ * .data); NOLOAD, so neither the .data copy nor the .bss zeroing touches
+ * it: the loop below fills every entry before VTOR points at it. */
+static vector_t g_ram_vectors[NUM_VECTORS] __attribute__((section(".ram_vectors"), aligned(512), used));
 #define SCB_VTOR_REG (*(volatile uint32_t *)0xE000ED08u)
 
 void Reset_Handler(void)
