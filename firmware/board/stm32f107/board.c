@@ -240,8 +240,8 @@ static void sampling_start(void)
 static can_frame_t g_rx_ring[CAN_RING];
 static volatile uint32_t g_rx_head, g_rx_tail;
 
-/* inlined into the RAM handlers, so that it runs from RAM too */
-static inline __attribute__((always_inline)) void rx_fifo(uint32_t fifo)
+/* In RAM too, once, called by both RAM handlers. */
+static RAMFUNC void rx_fifo(uint32_t fifo)
 {
     while ((CAN_RFR(CAN1_BASE, fifo) & CAN_RFR_FMP_MASK) != 0u) {
         uint32_t rir = CAN_RIR(CAN1_BASE, fifo);
