@@ -7,6 +7,7 @@
 
 #include "bxcan_calc.h"
 #include "stm32f107.h"
+#include "wbytes.h" /* static inline: safe in the RAM functions (no call into flash) */
 
 /* Code and data the interrupt handlers use live in RAM, and the vector
  * table is copied there (startup.c): while the flash erases a page (up to
@@ -253,10 +254,8 @@ static RAMFUNC void rx_fifo(uint32_t fifo)
             f->id = CAN_IR_STID(rir);
             f->dlc = (uint8_t)((rdtr & 0xFu) > 8u ? 8u : rdtr & 0xFu);
             f->flags = (rir & CAN_IR_RTR) != 0u ? CAN_FLAG_RTR : 0u;
-            for (uint32_t k = 0; k < 4u; k++) {
-                f->data[k] = (uint8_t)(lo >> (8u * k));
-                f->data[4u + k] = (uint8_t)(hi >> (8u * k));
-            }
+            ww_put_le32(&f->data[0], lo);
+            ww_put_le32(&f->data[4], hi);
             f->reserved[0] = 0u;
             f->reserved[1] = 0u;
             g_rx_head = head + 1u;
@@ -318,14 +317,9 @@ static bool can_tx(void *ctx, const can_frame_t *f)
         if ((tsr & CAN_TSR_TME(k)) == 0u) {
             continue;
         }
-        uint32_t lo = 0, hi = 0;
-        for (uint32_t j = 0; j < 4u; j++) {
-            lo |= (uint32_t)f->data[j] << (8u * j);
-            hi |= (uint32_t)f->data[4u + j] << (8u * j);
-        }
         CAN_TDTR(CAN1_BASE, k) = f->dlc & 0xFu;
-        CAN_TDLR(CAN1_BASE, k) = lo;
-        CAN_TDHR(CAN1_BASE, k) = hi;
+        CAN_TDLR(CAN1_BASE, k) = ww_get_le32(&f->data[0]);
+        CAN_TDHR(CAN1_BASE, k) = ww_get_le32(&f->data[4]);
         CAN_TIR(CAN1_BASE, k) = (f->id & 0x7FFu) << 21 | ((f->flags & CAN_FLAG_RTR) != 0u ? CAN_IR_RTR : 0u) |
                                 CAN_TIR_TXRQ;
         return true;
