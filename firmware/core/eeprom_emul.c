@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "crc32.h"
+#include "wbytes.h"
 
 #define BLANK 0xFFFFu
 
@@ -37,14 +38,9 @@ static uint32_t image(uint8_t key, const uint8_t *data, uint16_t len, uint32_t s
 {
     uint32_t n = EE_HDR_BYTES + (((uint32_t)len + 1u) & ~1u);
     uint16_t h0 = (uint16_t)(EE_REC_MAGIC | key);
-    out[0] = (uint8_t)h0;
-    out[1] = (uint8_t)(h0 >> 8);
-    out[2] = (uint8_t)len;
-    out[3] = (uint8_t)(len >> 8);
-    out[4] = (uint8_t)seq;
-    out[5] = (uint8_t)(seq >> 8);
-    out[6] = (uint8_t)(seq >> 16);
-    out[7] = (uint8_t)(seq >> 24);
+    ww_put_le16(&out[0], h0);
+    ww_put_le16(&out[2], len);
+    ww_put_le32(&out[4], seq);
     for (uint32_t k = 0; k < n - EE_HDR_BYTES; k++) {
         out[EE_HDR_BYTES + k] = k < len ? data[k] : 0u;
     }
@@ -68,20 +64,16 @@ static uint32_t read_record(const ee_t *ee, uint32_t page, uint32_t off, uint16_
         return 0;
     }
     uint32_t body = EE_HDR_BYTES + (((uint32_t)len + 1u) & ~1u);
-    buf[0] = (uint8_t)h0;
-    buf[1] = (uint8_t)(h0 >> 8);
-    buf[2] = (uint8_t)len;
-    buf[3] = (uint8_t)(len >> 8);
+    ww_put_le16(&buf[0], h0);
+    ww_put_le16(&buf[2], len);
     for (uint32_t k = 4; k < body; k += 2u) {
-        uint16_t h = rd(ee, page, off + k);
-        buf[k] = (uint8_t)h;
-        buf[k + 1u] = (uint8_t)(h >> 8);
+        ww_put_le16(&buf[k], rd(ee, page, off + k));
     }
     uint32_t crc = (uint32_t)rd(ee, page, off + body) | (uint32_t)rd(ee, page, off + body + 2u) << 16;
     if (crc != crc32_ieee(buf, body)) {
         return 0;
     }
-    *seq = (uint32_t)buf[4] | (uint32_t)buf[5] << 8 | (uint32_t)buf[6] << 16 | (uint32_t)buf[7] << 24;
+    *seq = ww_get_le32(&buf[4]);
     return body + EE_CRC_BYTES;
 }
 
@@ -127,7 +119,7 @@ static bool scan_page(ee_t *ee, uint32_t p, uint32_t *end)
                     k->present = true;
                     k->seq = seq;
                     k->page = p;
-                    k->len = (uint16_t)((uint16_t)buf[2] | (uint16_t)buf[3] << 8);
+                    k->len = ww_get_le16(&buf[2]);
                     for (uint32_t j = 0; j < EE_TICK_KINDS; j++) {
                         k->ticks[j] = 0;
                     }
@@ -278,7 +270,7 @@ static bool write_record(ee_t *ee, uint8_t key, const uint8_t *data, uint16_t le
     ee->next_seq++; /* even if the write fails: a torn record keeps its number */
     bool ok = true;
     for (uint32_t k = 0; k < n && ok; k += 2u) {
-        ok = prog(ee, p, off + k, (uint16_t)((uint16_t)buf[k] | (uint16_t)buf[k + 1u] << 8));
+        ok = prog(ee, p, off + k, ww_get_le16(&buf[k]));
     }
     ok = ok && prog(ee, p, off + n, (uint16_t)crc) && prog(ee, p, off + n + 2u, (uint16_t)(crc >> 16));
     if (!ok) {
