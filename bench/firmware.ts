@@ -14,7 +14,11 @@ export function benchFirmware(figures: Figures): void {
   const firmware = fileURLToPath(new URL('../firmware/', import.meta.url));
   execFileSync('make', ['-s', '-C', firmware, 'arm', 'wasm'], { stdio: 'ignore' });
   const sections = execFileSync('arm-none-eabi-size', ['-A', `${firmware}build/arm/wattwall-meter.elf`], { encoding: 'utf8' });
-  const size = (name: string) => Number(new RegExp(`^\\${name}\\s+(\\d+)`, 'm').exec(sections)?.[1] ?? 0);
+  const size = (name: string) => {
+    const m = new RegExp(`^\\${name}\\s+(\\d+)`, 'm').exec(sections);
+    if (!m) throw new Error(`bench/firmware: no section ${name} in wattwall-meter.elf (arm-none-eabi-size -A)`);
+    return Number(m[1]);
+  };
   const flash = size('.isr_vector') + size('.text') + size('.rodata') + size('.ARM.exidx') + size('.data');
   // RAM from the linker script's symbols: ORIGIN(RAM) to the end of the stack reserve, so padding
   // between sections (alignment) counts as used, as it is.
@@ -38,9 +42,15 @@ export function benchFirmware(figures: Figures): void {
 
   execFileSync('make', ['-s', '-C', firmware, 'qemu'], { stdio: 'ignore' });
   const log = readFileSync(`${firmware}build/qemu/poll.log`, 'utf8');
+  // A missing line is an error, not a zero that would pass every goal.
+  const line = (pattern: string) => {
+    const m = new RegExp(pattern, 'm').exec(log);
+    if (!m) throw new Error(`bench/firmware: no line /${pattern}/ in firmware/build/qemu/poll.log (make -C firmware qemu)`);
+    return m;
+  };
   const task = (name: string) => {
-    const m = new RegExp(`^TASK ${name} runs (\\d+) mean (\\d+) max (\\d+)`, 'm').exec(log);
-    return { mean: Number(m?.[2] ?? 0), max: Number(m?.[3] ?? 0) };
+    const m = line(`^TASK ${name} runs (\\d+) mean (\\d+) max (\\d+)`);
+    return { mean: Number(m[2]), max: Number(m[3]) };
   };
   const measure = task('measure');
   const can = task('can');
@@ -51,5 +61,5 @@ export function benchFirmware(figures: Figures): void {
   figures.add('firmware', 'task_display_max_instructions', display.max, 'insn', '', 'hook, LED, relay');
   const worst = measure.max + can.max + display.max;
   figures.add('firmware', 'superloop_worst_pass_share', Number(((worst / CYCLES_PER_HALF) * 100).toFixed(1)), '%', '< 50', 'of an 80 ms half at 72 MHz, 1 insn per cycle');
-  figures.add('firmware', 'qemu_stack_bytes', Number(/^STACK (\d+)/m.exec(log)?.[1] ?? 0), 'B', '< 2560', 'main program high-water mark; the STM32 build reserves 2.5 KiB');
+  figures.add('firmware', 'qemu_stack_bytes', Number(line('^STACK (\\d+)')[1]), 'B', '< 2560', 'main program high-water mark; the STM32 build reserves 2.5 KiB');
 }
