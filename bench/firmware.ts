@@ -24,9 +24,9 @@ export function benchFirmware(figures: Figures): void {
   // between sections (alignment) counts as used, as it is.
   const symbols = execFileSync('arm-none-eabi-nm', [`${firmware}build/arm/wattwall-meter.elf`], { encoding: 'utf8' });
   const symbol = (name: string) => {
-    const m = new RegExp(`^([0-9a-f]+) \\w ${name}$`, 'm').exec(symbols);
-    if (!m) throw new Error(`bench/firmware: no symbol ${name} in wattwall-meter.elf (firmware/board/stm32f107/stm32f107.ld)`);
-    return parseInt(m[1], 16);
+    const hex = new RegExp(`^([0-9a-f]+) \\w ${name}$`, 'm').exec(symbols)?.[1];
+    if (hex === undefined) throw new Error(`bench/firmware: no symbol ${name} in wattwall-meter.elf (firmware/board/stm32f107/stm32f107.ld)`);
+    return parseInt(hex, 16);
   };
   const ram = symbol('_ram_used_end') - symbol('_ram_origin');
   figures.add('firmware', 'arm_flash_bytes', flash, 'B', '< 98304 (96 KB)', 'whole firmware, STM32F107');
