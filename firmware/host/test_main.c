@@ -114,6 +114,8 @@ static const test_entry_t tests[] = {
     T(test_can_bit_timing_table),
     T(test_can_bit_timing_search),
     T(test_can_filters_match_meter),
+    T(test_adc_halves_rules),
+    T(test_adc_halves_simulated_dma),
     T(test_app_nv_persistence),
     T(test_app_no_frame_before_persisted),
     T(test_app_calibration_and_relay),

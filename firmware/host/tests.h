@@ -50,6 +50,8 @@ void test_eeprom_double_cut_sweep(void);
 void test_can_bit_timing_table(void);
 void test_can_bit_timing_search(void);
 void test_can_filters_match_meter(void);
+void test_adc_halves_rules(void);
+void test_adc_halves_simulated_dma(void);
 void test_app_nv_persistence(void);
 void test_app_no_frame_before_persisted(void);
 void test_app_calibration_and_relay(void);

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "adc_halves.h"
 #include "bxcan_calc.h"
 #include "stm32f107.h"
 #include "wbytes.h" /* static inline: safe in the RAM functions (no call into flash) */
@@ -146,24 +147,34 @@ RAMFUNC void DMA1_Channel1_IRQHandler(void)
     }
     DMA_IFCR(DMA1_BASE) = DMA_ISR_GIF(DMA_CH_ADC1) | DMA_ISR_TCIF(DMA_CH_ADC1) |
                           DMA_ISR_HTIF(DMA_CH_ADC1) | DMA_ISR_TEIF(DMA_CH_ADC1);
-    if ((g_adc_ready & done) != 0u) {
-        g_board_diag.adc_overruns++; /* the main loop had not taken that half yet */
-    }
-    g_adc_ready |= done;
+    /* a half that completes again before the main loop released it is an overrun */
+    uint32_t overruns = g_board_diag.adc_overruns;
+    g_adc_ready = adc_halves_done(g_adc_ready, done, &overruns);
+    g_board_diag.adc_overruns = overruns;
     g_board_diag.adc_halves += (done & 1u) + (done >> 1);
 }
 
 static const adc_pair_t *adc_take(void *ctx, uint32_t *n)
 {
     (void)ctx;
-    uint32_t ready = g_adc_ready;
-    if (ready == 0u) {
+    if (g_adc_ready == 0u) {
         return NULL;
     }
-    /* both full is an overrun (counted by the handler): one half is lost
-     * either way, take the first */
-    uint32_t half = (ready & 1u) != 0u ? 0u : 1u;
-    g_adc_taken = 1u << half;
+    /* Both ready (the main loop was late by a half) or a flag not yet
+     * raised: the DMA is overwriting one of the ready halves. Take the one
+     * it is not filling (CNDTR); the other is lost, an overrun. */
+    irq_disable();
+    uint32_t ready = g_adc_ready, overruns = g_board_diag.adc_overruns;
+    uint32_t writing = adc_dma_half(DMA_CNDTR(DMA1_BASE, DMA_CH_ADC1), BOARD_ADC_HALF);
+    uint32_t take = adc_halves_take(&ready, writing, &overruns);
+    g_adc_ready = ready;
+    g_board_diag.adc_overruns = overruns;
+    irq_enable();
+    if (take == 0u) {
+        return NULL;
+    }
+    uint32_t half = take >> 1;
+    g_adc_taken = take;
     *n = BOARD_ADC_HALF;
     return &g_adc_buf[half * BOARD_ADC_HALF];
 }
