@@ -5,7 +5,10 @@
  * again (forgetting everything it held) loses nothing.
  */
 import { expect, type Locator, type Page, test } from '@playwright/test';
+import { connectBroker } from '../src/lib/remote/broker';
+import { type CostMessage, readCost } from '../src/lib/remote/protocol';
 import { type Mosquitto, startMosquitto } from '../src/lib/remote/testing/mosquitto';
+import { localDateOf } from '../src/lib/tariff/zone';
 import { noAxeViolations } from './fixtures';
 
 let broker: Mosquitto;
@@ -138,4 +141,30 @@ test('a viewer in another browser sees the site’s figures, switches a load, an
 
   await viewerContext.close();
   await siteContext.close();
+});
+
+test('each load’s cost today reaches the broker under today’s date, as its tile shows it', async ({ browser }) => {
+  const costs: CostMessage[] = [];
+  const sniffer = await connectBroker({ url: broker.url, clientId: 'e2e-cost-sniffer', reconnectMs: 200 });
+  sniffer.onMessage((topic, payload) => {
+    if (topic.endsWith('/cost')) costs.push(readCost(payload));
+  });
+  await expect.poll(() => sniffer.status).toBe('connected');
+  await sniffer.subscribe('e2e/+/meter/+/cost');
+  const context = await browser.newContext();
+  const site = await context.newPage();
+  await siteOnBroker(site);
+  // The demo's tariff runs on this machine's zone, as the browser's does. A new site's first
+  // minutes cost next to nothing: the figure compared may be 0 cents, the day and the link are the point.
+  const today = localDateOf(Date.now(), Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const shown = site.getByRole('article', { name: LOAD }).getByTestId('cost');
+  await expect
+    .poll(async () => {
+      const cents = Number(await shown.getAttribute('data-cents'));
+      return Number.isInteger(cents) && costs.some((c) => c.cents === cents && c.day === today && c.currency === 'EUR');
+    }, { timeout: 30_000, intervals: [500] })
+    .toBe(true);
+  expect(costs.every((c) => c.day === today)).toBe(true);
+  await context.close();
+  await sniffer.close();
 });

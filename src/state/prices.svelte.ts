@@ -54,6 +54,8 @@ export class PricesState {
   readonly todayCosts = new SvelteMap<string, number>();
   /** Some of today's slots were priced at the tariff's fallback. */
   todayEstimated = $state(false);
+  /** The local day (YYYY-MM-DD, in the tariff's zone) todayCosts are for. */
+  todayDate = $state<string | undefined>(undefined);
   /** The price cache could not be opened: prices last only as long as the page. */
   cacheProblem = $state<string | undefined>(undefined);
   costError = $state<string | undefined>(undefined);
@@ -68,6 +70,7 @@ export class PricesState {
   #service: PriceService | undefined;
   #configured = '';
   #todayQueued: Promise<void> | undefined;
+  readonly #todayListeners = new Set<() => void>();
   #offService: (() => void) | undefined;
   #offHistorian: (() => void) | undefined;
   #stopEffect: (() => void) | undefined;
@@ -243,11 +246,18 @@ export class PricesState {
     return queued;
   }
 
+  /** Called each time today's costs have been computed (the remote view publishes them). */
+  onToday(listener: () => void): () => void {
+    this.#todayListeners.add(listener);
+    return () => this.#todayListeners.delete(listener);
+  }
+
   async #refreshTodayNow(): Promise<void> {
     if (this.#stopped || !this.#store) return;
     const generation = ++this.#todayGeneration;
     const tz = this.tariff.timeZone;
-    const day = localDayRange(localDateOf(this.#now(), tz), tz);
+    const date = localDateOf(this.#now(), tz);
+    const day = localDayRange(date, tz);
     try {
       const costs = await this.costs(day.start, day.end);
       if (generation !== this.#todayGeneration) return;
@@ -255,7 +265,9 @@ export class PricesState {
         this.todayCosts.set(meter.uid, meter.gridPoint ? costs.chargesCents : (costs.byCentre.get(meter.uid) ?? 0));
       }
       this.todayEstimated = costs.fallbackSlots > 0;
+      this.todayDate = date;
       this.costError = undefined;
+      for (const listener of this.#todayListeners) listener();
     } catch (error) {
       if (generation === this.#todayGeneration) this.costError = errorMessage(error);
     }

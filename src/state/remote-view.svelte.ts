@@ -8,7 +8,7 @@ import type { AlarmMonitor } from '../lib/aggregator/alarms';
 import { Historian } from '../lib/aggregator/historian';
 import type { LinkStatus } from '../lib/can/transport';
 import { errorMessage } from '../lib/errors';
-import { type BrokerStatus, connectBroker } from '../lib/remote/broker';
+import { type BrokerClient, type BrokerStatus, connectBroker } from '../lib/remote/broker';
 import { readPairingCode } from '../lib/remote/command-auth';
 import { RemoteMirror } from '../lib/remote/mirror';
 import type { LiveReading } from '../lib/remote/protocol';
@@ -21,6 +21,7 @@ import { HistoryState } from './history.svelte';
 import { PricesState } from './prices.svelte';
 import type { MeterTileState } from './session.svelte';
 import { SiteSettingsState } from './site-settings.svelte';
+import { hostOf } from '../lib/format/url';
 
 /** A live reading older than this says the meter is silent (the site publishes one a second). */
 const SILENT_AFTER_MS = 30_000;
@@ -70,14 +71,6 @@ export interface RemoteView {
   readonly close: () => Promise<void>;
 }
 
-const hostOf = (url: string) => {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-};
-
 /** Opens the site a pairing was made for: the broker, the replica, the live tiles. */
 export async function openRemoteView(site: string, hooks: RemoteViewHooks): Promise<RemoteView> {
   const config = loadViewerConfig(localStorage);
@@ -88,16 +81,28 @@ export async function openRemoteView(site: string, hooks: RemoteViewHooks): Prom
   // Each site's replica in its own databases: sites and this device's own bus never mix.
   const replicaName = `remote-${b.prefix.replaceAll('/', '.')}-${site}`;
   const db = await openHistory(historyDbName(replicaName));
-  const historian = await Historian.open(db);
-  const settings = await SiteSettingsState.load(historian);
+  // What is open so far, closed again if a later step fails (the broker client cannot load offline, say).
+  const opened: { prices?: PricesState; client?: BrokerClient } = {};
+  const offs: (() => void)[] = [];
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const off of offs.splice(0)) off();
+    await opened.client?.close().catch(() => undefined);
+    opened.prices?.stop();
+    db.close();
+    throw error;
+  };
+  const historian = await Historian.open(db).catch(abandon);
+  const settings = await SiteSettingsState.load(historian).catch(abandon);
   const prices = new PricesState(historian, settings, { openStore: () => openPriceStore(`wattwall-prices-${replicaName}`) });
-  await prices.start();
+  opened.prices = prices;
+  await prices.start().catch(abandon);
   const client = await connectBroker({
     url: b.url,
     clientId: `wattwall-viewer-${credential.viewer}-${Math.random().toString(36).slice(2, 8)}`,
     ...(b.username ? { username: b.username } : {}),
     ...(b.password ? { password: b.password } : {}),
-  });
+  }).catch(abandon);
+  opened.client = client;
   const viewer = new RemoteViewer(client, b.prefix);
   // Energy and events come from the replica; the charts' readings from the site, asked when shown.
   const history = new HistoryState(historian, replicaName, undefined, (query) => viewer.series(query).catch(() => readSeries(db, query)));
@@ -111,7 +116,6 @@ export async function openRemoteView(site: string, hooks: RemoteViewHooks): Prom
     problem: (message) => historian.log('warning', 'remote-replica', message),
   });
 
-  const offs: (() => void)[] = [];
   const nodeOf = (uid: string) => historian.meter(uid)?.node;
   const setTile = (uid: string, reading: LiveReading, silent: boolean) => {
     const info = historian.meter(uid);
@@ -135,7 +139,8 @@ export async function openRemoteView(site: string, hooks: RemoteViewHooks): Prom
   };
   const updateLink = () => {
     const connected = viewing.broker === 'connected';
-    const status: LinkStatus = connected && viewing.online ? 'connected' : viewing.broker === 'connecting' || viewing.broker === 'reconnecting' ? 'connecting' : connected ? 'connected' : 'disconnected';
+    // A site offline on a reachable broker is still a link: the detail says what is missing.
+    const status: LinkStatus = connected ? 'connected' : viewing.broker === 'connecting' || viewing.broker === 'reconnecting' ? 'connecting' : 'disconnected';
     const detail = !connected ? `the broker ${hostOf(b.url)} is not reachable` : !viewing.online ? `${viewing.name || site} is offline on the broker` : undefined;
     hooks.link(status, detail);
     hooks.alarms.remoteSite(detail !== undefined, Date.now(), detail ?? '');
@@ -201,7 +206,7 @@ export async function openRemoteView(site: string, hooks: RemoteViewHooks): Prom
       if (status === 'connected' && viewing.online) catchUp();
     }),
   );
-  await mirror.start();
+  await mirror.start().catch(abandon);
   // Subscribing waits for the broker; the screens show the replica meanwhile.
   void viewer.open(site, credential, storedSeq(localStorage, credential.viewer)).catch((error: unknown) => (viewing.problem = errorMessage(error)));
   saveViewerConfig(localStorage, { ...config, viewing: site });

@@ -13,7 +13,6 @@ import { Publisher, type PublisherStatus } from '../lib/remote/publisher';
 import { type BrokerConfig, type PairedViewer, publishedSite, RemoteSiteStore } from '../lib/remote/site-link';
 import type { SiteSettings } from '../lib/settings/site-settings';
 import type { PriceSlot } from '../lib/tariff/slot';
-import { localDateOf } from '../lib/tariff/zone';
 
 export interface RemoteParts {
   readonly site: string;
@@ -21,9 +20,8 @@ export interface RemoteParts {
   readonly aggregator: () => Aggregator | undefined;
   readonly settings: () => SiteSettings;
   readonly prices: (from: number, to: number) => Promise<readonly PriceSlot[]>;
-  /** Today's cost of each meter, cents (the tiles' figures), published for Home Assistant and viewers. */
-  readonly todayCosts: () => ReadonlyMap<string, number>;
-  readonly todayEstimated: () => boolean;
+  /** Today's cost of each meter, cents (the tiles' figures), for Home Assistant and viewers: the day they are for, and whether fallback prices went in. */
+  readonly today: () => { readonly date: string | undefined; readonly costs: ReadonlyMap<string, number>; readonly estimated: boolean };
   readonly switchRelay?: (node: number, on: boolean) => Promise<{ readonly resultName: string }>;
 }
 
@@ -111,7 +109,7 @@ export class RemoteState {
     });
   }
 
-  /** The history was written: new slots, events and today's costs go out; changed settings too. */
+  /** The history was written: new slots and events go out; changed settings too. */
   historyChanged(): void {
     const publisher = this.#publisher;
     if (!publisher) return;
@@ -123,9 +121,15 @@ export class RemoteState {
       this.#publishedSettings = seen;
     }
     void publisher.historyChanged();
-    const day = localDateOf(Date.now(), settings.tariff.timeZone);
-    const estimated = this.#parts.todayEstimated();
-    for (const [uid, cents] of this.#parts.todayCosts()) publisher.cost({ uid, day, cents, currency: settings.tariff.currency, estimated });
+  }
+
+  /** Today's costs were computed (after a flush, a price update): they go out, under the day they are for. */
+  costsChanged(): void {
+    const publisher = this.#publisher;
+    const { date, costs, estimated } = this.#parts.today();
+    if (!publisher || date === undefined) return;
+    const currency = this.#parts.settings().tariff.currency;
+    for (const [uid, cents] of costs) publisher.cost({ uid, day: date, cents, currency, estimated });
   }
 
   metersChanged(): void {
@@ -163,6 +167,7 @@ export class RemoteState {
       this.#publisher = publisher;
       await publisher.start();
       this.status = publisher.status;
+      this.costsChanged(); // the costs computed before the broker link came up
     } catch (error) {
       this.problem = errorMessage(error);
     }

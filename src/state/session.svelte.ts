@@ -405,6 +405,7 @@ export class BusSession {
     this.settings = settings;
     const prices = new PricesState(historian, settings);
     this.prices = prices;
+    prices.onToday(() => this.remote?.costsChanged());
     void prices.start();
     // Start-up in steps, each its own task, so the first screen stays responsive.
     await yieldToPage();
@@ -469,7 +470,7 @@ export class BusSession {
     if (overtaken()) return;
     // The remote view's settings and, when the user set up a broker, the link to it (mqtt.js loads only then).
     const { RemoteState } = await import('./remote.svelte');
-    const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), todayCosts: () => prices.todayCosts, todayEstimated: () => prices.todayEstimated, switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });
+    const remote = new RemoteState({ site: fingerprint, historian, aggregator: () => this.#aggregator, settings: () => settings.value, prices: (from, to) => prices.slots(from, to), today: () => ({ date: prices.todayDate, costs: prices.todayCosts, estimated: prices.todayEstimated }), switchRelay: (node, on) => energy.switchByHand(node, on, energy.config.guard.manualHoldMinutes) });
     await remote.start().catch((error: unknown) => (remote.problem = errorMessage(error)));
     if (overtaken()) {
       await remote.stop();

@@ -30,7 +30,7 @@ describe('Home Assistant discovery', () => {
     expect(byKey.get('power')?.state_topic).toBe(topics.live(oven.uid));
     // A load only draws: no export sensor. Its cost today, in the site's currency, from its cost topic.
     expect(byKey.has('energy_export')).toBe(false);
-    expect(byKey.get('cost_today')).toMatchObject({ state_topic: topics.cost(oven.uid), device_class: 'monetary', unit_of_measurement: 'EUR', state_class: 'total' });
+    expect(byKey.get('cost_today')).toMatchObject({ state_topic: topics.cost(oven.uid), device_class: 'monetary', unit_of_measurement: 'EUR', state_class: 'total', last_reset_value_template: "{{ value_json.day ~ 'T00:00:00' }}" });
     expect(configs(oven, 'GBP').find((c) => c.topic.includes('cost_today'))?.config.unit_of_measurement).toBe('GBP');
   });
 

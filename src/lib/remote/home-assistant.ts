@@ -27,6 +27,8 @@ interface SensorSpec {
   readonly precision?: number;
   /** The meter's topic the sensor reads: its live reading (default), or today's cost. */
   readonly topic?: 'live' | 'cost';
+  /** For a `total` that starts again: when it did, so Home Assistant's statistics see a reset, not a fall. */
+  readonly lastResetTemplate?: string;
 }
 
 const SENSORS: readonly SensorSpec[] = [
@@ -40,8 +42,9 @@ const SENSORS: readonly SensorSpec[] = [
   { key: 'thd_voltage', name: 'THD of voltage', component: 'sensor', template: '{{ value_json.thdV if value_json.thdV is not none else "unknown" }}', unit: '%', stateClass: 'measurement', precision: 2 },
   { key: 'thd_current', name: 'THD of current', component: 'sensor', template: '{{ value_json.thdI if value_json.thdI is not none else "unknown" }}', unit: '%', stateClass: 'measurement', precision: 2 },
   { key: 'relay', name: 'Supply', component: 'binary_sensor', template: "{{ 'ON' if value_json.relayOn else 'OFF' }}", deviceClass: 'power' },
-  // Today's cost as Wattwall bills it (the tile's figure); it starts again at zero each local day.
-  { key: 'cost_today', name: 'Cost today', component: 'sensor', template: '{{ (value_json.cents / 100) | round(2) }}', deviceClass: 'monetary', stateClass: 'total', precision: 2, topic: 'cost' },
+  // Today's cost as Wattwall bills it (the tile's figure); it starts again at zero each local day,
+  // and the message's day says since when (Home Assistant allows only `total` for money).
+  { key: 'cost_today', name: 'Cost today', component: 'sensor', template: '{{ (value_json.cents / 100) | round(2) }}', deviceClass: 'monetary', stateClass: 'total', precision: 2, topic: 'cost', lastResetTemplate: "{{ value_json.day ~ 'T00:00:00' }}" },
 ];
 
 /** The discovery messages of one meter (`prefix` is Home Assistant's, "homeassistant" by default). */
@@ -70,6 +73,7 @@ export function discoveryMessages(topics: Topics, meter: RemoteMeterInfo, option
       ...(s.deviceClass ? { device_class: s.deviceClass } : {}),
       ...(s.unit ? { unit_of_measurement: s.unit } : s.deviceClass === 'monetary' ? { unit_of_measurement: options.currency ?? 'EUR' } : {}),
       ...(s.stateClass ? { state_class: s.stateClass } : {}),
+      ...(s.lastResetTemplate ? { last_reset_value_template: s.lastResetTemplate } : {}),
       ...(s.precision === undefined ? {} : { suggested_display_precision: s.precision }),
       device,
     }),

@@ -117,7 +117,7 @@ export class RemoteMirror {
       if (uids.length > 0) {
         const answers = await Promise.all(uids.map((uid) => this.#viewer.slots([uid], a, b)));
         for (const got of answers) {
-          for (const s of got) this.#pendingSlots.set(`${s.meterId}|${s.start}`, checkedSlot(s));
+          for (const s of got) this.#pendingSlots.set(`${s.meterId}|${s.start}`, s);
           slots += got.length;
         }
         this.#flushSlots();
@@ -127,7 +127,7 @@ export class RemoteMirror {
       events += evs.length;
       if (this.#options.prices) {
         const p = await this.#viewer.prices(a, b);
-        await this.#options.prices(p.filter(validPrice));
+        await this.#options.prices(p);
         prices += p.length;
       }
     }
@@ -204,16 +204,4 @@ export class RemoteMirror {
 
 function meterInfo(m: RemoteMeterInfo, now: number): MeterInfo {
   return { uid: m.uid, node: m.node, name: m.name, kind: m.kind, priority: m.priority, gridPoint: m.gridPoint, interruptible: false, firmware: '', firstSeen: now, lastSeen: now };
-}
-
-/** A slot from a history answer: on the grid, finite, not negative; otherwise the answer is refused. */
-function checkedSlot(s: SlotEnergy): SlotEnergy {
-  if (typeof s?.meterId !== 'string' || !Number.isFinite(s.start) || s.start % SLOT_MS !== 0 || !(s.importMwh >= 0) || !(s.exportMwh >= 0) || !Number.isFinite(s.importMwh) || !Number.isFinite(s.exportMwh)) {
-    throw new RangeError('the site answered with a slot that is not on the 15-minute grid or has no valid energy');
-  }
-  return { meterId: s.meterId, start: s.start, importMwh: s.importMwh, exportMwh: s.exportMwh };
-}
-
-function validPrice(p: PriceSlot): boolean {
-  return Number.isFinite(p?.start) && p.start % SLOT_MS === 0 && p.end === p.start + SLOT_MS && Number.isFinite(p.price);
 }

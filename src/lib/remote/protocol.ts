@@ -16,6 +16,7 @@
  *   <prefix>/<site>/cmd/<viewer>/result    QoS 1     SignedResult
  */
 
+import { SLOT_MS } from '../tariff/slot';
 import type { Tariff } from '../tariff/tariff';
 import { validateTariff } from '../tariff/tariff';
 
@@ -249,9 +250,15 @@ export function readLive(payload: Uint8Array | string): LiveReading {
   return check<LiveReading>(parseJson(payload), { at: 'number', watts: 'number', volts: 'number', amps: 'number', hertz: 'number', powerFactor: 'number', thdV: 'number|null', thdI: 'number|null', relayOn: 'boolean', silent: 'boolean', importMwh: 'number', exportMwh: 'number' }, 'the live reading');
 }
 
+/** A slot's energy as the site's ledger can hold it: on the 15-minute grid, finite, not negative. */
+export function isSlotEnergy(start: unknown, importMwh: unknown, exportMwh: unknown): boolean {
+  const energy = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+  return typeof start === 'number' && Number.isFinite(start) && start % SLOT_MS === 0 && energy(importMwh) && energy(exportMwh);
+}
+
 export function readSlot(payload: Uint8Array | string): SlotMessage {
   const s = check<SlotMessage>(parseJson(payload), { uid: 'string', start: 'number', importMwh: 'number', exportMwh: 'number' }, 'the slot');
-  if (s.start % 900_000 !== 0 || s.importMwh < 0 || s.exportMwh < 0) throw new RemoteMessageError('the slot is not on the 15-minute grid, or its energy is negative');
+  if (!isSlotEnergy(s.start, s.importMwh, s.exportMwh)) throw new RemoteMessageError('the slot is not on the 15-minute grid, or its energy is negative');
   return s;
 }
 

@@ -195,4 +195,35 @@ describe('remote messages under fuzzing', () => {
     );
     fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9._~-]{1,64}$/), (site) => void expect(readPairingCode(pairingCode({ ...credential, site }))).toEqual({ ...credential, site })), RUNS);
   });
+
+  it('history answers hold the slot rules of the live messages: off the grid or negative is refused, only the fields are kept', () => {
+    const start = 1_767_225_600_000;
+    const slot = { meterId: 'm1', start, importMwh: 5, exportMwh: 0 };
+    expect(readSlotsJson([{ ...slot, extra: 'dropped' }])).toEqual([slot]);
+    expect(() => readSlotsJson([{ ...slot, start: start + 60_000 }])).toThrow(RemoteMessageError);
+    expect(() => readSlotsJson([{ ...slot, importMwh: -1 }])).toThrow(RemoteMessageError);
+    fc.assert(
+      fc.property(fc.record({ start: fc.integer({ min: 0, max: 2 ** 42 }), importMwh: fc.double(), exportMwh: fc.double() }), (s) => {
+        const live = (() => {
+          try {
+            readSlot(JSON.stringify({ uid: 'm1', ...s }));
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+        const answered = (() => {
+          try {
+            readSlotsJson([{ meterId: 'm1', ...s }]);
+            return true;
+          } catch {
+            return false;
+          }
+        })();
+        expect(answered).toBe(live);
+      }),
+      RUNS,
+    );
+    expect(() => readPricesJson([{ start: start + 60_000, end: start + 60_000 + 900_000, price: 0.2 }])).toThrow(RemoteMessageError);
+  });
 });

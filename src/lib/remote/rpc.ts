@@ -11,7 +11,7 @@ import type { Series, SlotEnergy } from '../store/queries';
 import { type EventRow, type Resolution, RESOLUTIONS, ROLLUP_QUANTITIES, type RollupQuantity } from '../store/schema';
 import { type PriceSlot, SLOT_MS } from '../tariff/slot';
 import { canonicalJson, type ViewerCredential } from './command-auth';
-import { RemoteMessageError } from './protocol';
+import { isSlotEnergy, RemoteMessageError } from './protocol';
 
 export type RpcCall =
   | { readonly method: 'series'; readonly params: { readonly uid: string; readonly quantity: RollupQuantity; readonly from: number; readonly to: number; readonly resolution?: Resolution } }
@@ -69,10 +69,12 @@ export function readSeriesJson(value: unknown): SeriesJson {
   return value as unknown as SeriesJson;
 }
 
-/** A slots answer, checked. */
+/** A slots answer, checked as a slot message is (on the grid, energy not negative), and only its fields kept. */
 export function readSlotsJson(value: unknown): SlotEnergy[] {
-  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && typeof s.meterId === 'string' && isFiniteNumber(s.start) && isFiniteNumber(s.importMwh) && isFiniteNumber(s.exportMwh))) throw new RemoteMessageError('the slots answer is not a list of slots');
-  return value as SlotEnergy[];
+  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && typeof s.meterId === 'string' && isSlotEnergy(s.start, s.importMwh, s.exportMwh))) {
+    throw new RemoteMessageError('the slots answer is not a list of slots on the 15-minute grid with valid energy');
+  }
+  return (value as SlotEnergy[]).map(({ meterId, start, importMwh, exportMwh }) => ({ meterId, start, importMwh, exportMwh }));
 }
 
 /** An events answer, checked. */
@@ -84,7 +86,7 @@ export function readEventsJson(value: unknown): EventRow[] {
 
 /** A prices answer, checked: 15-minute slots with a finite price. */
 export function readPricesJson(value: unknown): PriceSlot[] {
-  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && isFiniteNumber(s.start) && s.end === (s.start as number) + SLOT_MS && isFiniteNumber(s.price))) throw new RemoteMessageError('the prices answer is not a list of 15-minute prices');
+  if (!Array.isArray(value) || !value.every((s) => isRecord(s) && isFiniteNumber(s.start) && s.start % SLOT_MS === 0 && s.end === s.start + SLOT_MS && isFiniteNumber(s.price))) throw new RemoteMessageError('the prices answer is not a list of 15-minute prices');
   return value as PriceSlot[];
 }
 

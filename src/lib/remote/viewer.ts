@@ -8,7 +8,7 @@ import type { EventRow } from '../store/schema';
 import type { BrokerClient } from './broker';
 import { type CommandResult, type RemoteAction, signCommand, type ViewerCredential, verifyResult } from './command-auth';
 import type { PriceSlot } from '../tariff/slot';
-import { type CostMessage, type EventMessage, type LiveReading, parseJson, readAnnouncement, readCost, readEventMessage, readLive, readMeterInfo, readRemoteSettings, readSlot, RemoteMessageError, type RemoteMeterInfo, type RemoteSiteSettings, type SiteAnnouncement, Topics } from './protocol';
+import { type EventMessage, type LiveReading, parseJson, readAnnouncement, readCost, readEventMessage, readLive, readMeterInfo, readRemoteSettings, readSlot, RemoteMessageError, type RemoteMeterInfo, type RemoteSiteSettings, type SiteAnnouncement, Topics } from './protocol';
 import { type RpcCall, type RpcResponse, readEventsJson, readPricesJson, readSeriesJson, readSlotsJson, seriesFromJson, signRequest, verifyResponse } from './rpc';
 
 export interface ViewerEvents {
@@ -16,7 +16,6 @@ export interface ViewerEvents {
   meters?(meters: readonly RemoteMeterInfo[]): void;
   live?(uid: string, reading: LiveReading): void;
   settings?(settings: RemoteSiteSettings): void;
-  cost?(cost: CostMessage): void;
   slot?(slot: SlotEnergy): void;
   event?(event: EventMessage): void;
   availability?(online: boolean): void;
@@ -35,7 +34,6 @@ export class RemoteViewer {
   readonly #sites = new Map<string, SiteAnnouncement>();
   readonly #meters = new Map<string, RemoteMeterInfo>();
   readonly #live = new Map<string, LiveReading>();
-  readonly #costs = new Map<string, CostMessage>();
   #settings: RemoteSiteSettings | undefined;
   readonly #slots = new Map<string, SlotEnergy>();
   readonly #events = new Map<string, EventMessage>();
@@ -67,10 +65,6 @@ export class RemoteViewer {
 
   liveOf(uid: string): LiveReading | undefined {
     return this.#live.get(uid);
-  }
-
-  costOf(uid: string): CostMessage | undefined {
-    return this.#costs.get(uid);
   }
 
   /** The site's contracted power and tariff, once its retained settings arrived. */
@@ -114,7 +108,6 @@ export class RemoteViewer {
     this.#seqStore = seqStore;
     this.#meters.clear();
     this.#live.clear();
-    this.#costs.clear();
     this.#settings = undefined;
     this.#online = false;
     this.#slots.clear();
@@ -223,10 +216,8 @@ export class RemoteViewer {
           break;
         }
         case 'cost': {
-          const cost = readCost(payload);
-          if (cost.uid !== parsed.uid) throw new RemoteMessageError('a cost under another meter’s topic');
-          this.#costs.set(cost.uid, cost);
-          this.#emit((l) => l.cost?.(cost));
+          // Checked like every message of the site; the viewer bills from its own replica.
+          if (readCost(payload).uid !== parsed.uid) throw new RemoteMessageError('a cost under another meter’s topic');
           break;
         }
         case 'availability':

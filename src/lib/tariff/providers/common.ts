@@ -3,6 +3,7 @@
  * HTTP, rate limit), unit and timestamp conversion, and the one normalisation that turns a
  * provider's intervals into checked 15-minute slots.
  */
+import { hostOf } from '../../format/url';
 import { PriceError } from '../errors';
 import { type PriceSlot, SLOT_MS } from '../slot';
 import { instantsOfWallTime, isValidTimeZone } from '../zone';
@@ -203,14 +204,6 @@ async function answersOpaquely(fetch: FetchLike, url: string, signal: AbortSigna
     return probe.type === 'opaque' || probe.status > 0;
   } catch {
     return false;
-  }
-}
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
   }
 }
 
