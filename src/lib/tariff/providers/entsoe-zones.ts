@@ -2,6 +2,7 @@
  * ENTSO-E's bidding zones, apart from its XML reader: the settings and the price service name the
  * zones on the first screen, and fast-xml-parser loads only when ENTSO-E prices are fetched.
  */
+import { EU_DAY_AHEAD_PUBLICATION, type PriceProvider } from './provider';
 
 export const ENTSOE_NAME = 'ENTSO-E';
 
@@ -36,6 +37,11 @@ export const ENTSOE_ZONES: Readonly<Record<string, string>> = {
   SE4: '10Y1001A1001A47J',
   SI: '10YSI-ELES-----O',
 };
+
+/** What the provider says of itself, for one bidding zone: the adapter and its lazy stand-in share it. */
+export function entsoeInfo(eic: string): Pick<PriceProvider, 'label' | 'sourceKey' | 'currency' | 'publication' | 'history'> {
+  return { label: entsoeLabel(eic), sourceKey: `entsoe:${eic}`, currency: 'EUR', publication: EU_DAY_AHEAD_PUBLICATION, history: true };
+}
 
 /** "ENTSO-E (IT-North)", or the EIC itself for a zone not in the list. */
 export function entsoeLabel(eic: string): string {

@@ -11,8 +11,8 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { PriceError } from '../errors';
 import { type PriceSlot, SLOT_MS } from '../slot';
 import { isRecord, malformed, parseIsoInstant, readText, request, toPerKwh, toSlots } from './common';
-import { ENTSOE_NAME, entsoeLabel } from './entsoe-zones';
-import { EU_DAY_AHEAD_PUBLICATION, type PriceProvider, type ProviderContext } from './provider';
+import { ENTSOE_NAME, entsoeInfo } from './entsoe-zones';
+import type { PriceProvider, ProviderContext } from './provider';
 
 const NAME = ENTSOE_NAME;
 export const ENTSOE_URL = 'https://web-api.tp.entsoe.eu/api';
@@ -155,11 +155,7 @@ export function parseEntsoe(xml: string, from?: number, to?: number): PriceSlot[
 
 export function entsoeProvider(options: EntsoeOptions, context: ProviderContext): PriceProvider {
   return {
-    label: entsoeLabel(options.eic),
-    sourceKey: `entsoe:${options.eic}`,
-    currency: 'EUR',
-    publication: EU_DAY_AHEAD_PUBLICATION,
-    history: true,
+    ...entsoeInfo(options.eic),
     async fetchRange(from, to, signal) {
       if (!options.token.trim()) throw new PriceError('config', `${NAME} needs your security token (transparency.entsoe.eu, Account settings); none is set.`);
       const response = await request(context.fetch, entsoeUrl(options, from, to), { headers: { accept: 'application/xml' } }, {

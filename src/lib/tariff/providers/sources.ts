@@ -2,11 +2,11 @@
  * Where spot prices come from: plain, serialisable settings (stored with the other settings and
  * edited on the settings screen), their validation, and the adapter each one makes.
  */
-import { EU_DAY_AHEAD_PUBLICATION, type PriceProvider, type ProviderContext } from './provider';
+import type { PriceProvider, ProviderContext } from './provider';
 import { Issues, type Validated } from '../validation';
 import { AWATTAR_COUNTRIES, awattarProvider } from './awattar';
 import { ENERGY_CHARTS_ZONES, energyChartsProvider } from './energy-charts';
-import { entsoeLabel } from './entsoe-zones';
+import { entsoeInfo } from './entsoe-zones';
 import { NORD_POOL_CURRENCIES, nordPoolProvider } from './nord-pool';
 import { OCTOPUS_REGIONS, octopusProvider } from './octopus';
 import { tibberProvider } from './tibber';
@@ -97,11 +97,7 @@ export function createProvider(config: PriceSourceConfig, context: ProviderConte
 function lazyEntsoe(config: Extract<PriceSourceConfig, { provider: 'entsoe' }>, context: ProviderContext): PriceProvider {
   let real: Promise<PriceProvider> | undefined;
   return {
-    label: entsoeLabel(config.eic),
-    sourceKey: `entsoe:${config.eic}`,
-    currency: 'EUR',
-    publication: EU_DAY_AHEAD_PUBLICATION,
-    history: true,
+    ...entsoeInfo(config.eic),
     async fetchRange(from, to, signal) {
       real ??= import('./entsoe').then((m) => m.entsoeProvider(config, context));
       return (await real).fetchRange(from, to, signal);
